@@ -1,0 +1,1 @@
+// pch_anchor.cpp — an empty translation unit that owns the tests' precompiled header.
