@@ -28,9 +28,10 @@ if(NOT Torch_FOUND)
 endif()
 set(SEA_TORCH_DIR "${Torch_DIR}")
 
-# Does this LibTorch carry CUDA? The CUDA build ships libc10_cuda next to libc10.
+# Does this LibTorch carry CUDA? TorchConfig.cmake of a CUDA build fills TORCH_CUDA_LIBRARIES (with
+# libc10_cuda); the CPU build leaves it empty.
 set(SEA_TORCH_HAS_CUDA OFF)
-if(TARGET c10_cuda OR TARGET torch_cuda OR CUDA_FOUND)
+if(TORCH_CUDA_LIBRARIES OR C10_CUDA_LIBRARY)
   set(SEA_TORCH_HAS_CUDA ON)
 endif()
 

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# build_and_test.sh — runs ON the GPU machine (through the device tool): configures with the machine's CUDA
+# LibTorch and the carried .deps/, builds everything with the CUDA kernels on, runs all tests, and leaves logs
+# in $OUT (the tool brings them back). Call it from here as:
+#
+#   run(command="bash scripts/device/build_and_test.sh", carry=[".deps"])
+#
+# after scripts/device/prepare_deps.sh. Extra arguments go to ctest.
+set -uo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$root"
+out=${OUT:-$root/build-device/out}
+mkdir -p "$out"
+[[ -f .deps/READY ]] || { echo "missing .deps/: run scripts/device/prepare_deps.sh here and carry .deps"; exit 2; }
+
+{
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+  nvcc --version | tail -2
+  python3 -c 'import torch, transformers; print("torch", torch.__version__, "cuda", torch.version.cuda, "| transformers", transformers.__version__)'
+} 2>&1 | tee "$out/machine.txt"
+
+torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
+start=$(date +%s)
+cmake -S . -B build-device -G Ninja -DCMAKE_BUILD_TYPE=Release -DSEA_CUDA=ON \
+      -DCMAKE_PREFIX_PATH="$torch_prefix;$root/.deps/debian/usr" 2>&1 | tee "$out/configure.log" | tail -5 || exit 1
+cmake --build build-device -j "$(nproc)" 2>&1 | tee "$out/build.log" | grep -E "error|warning|FAILED" | head -50
+[[ ${PIPESTATUS[0]} -eq 0 ]] || { echo "build failed (see build.log)"; exit 1; }
+echo "configure + build: $(( $(date +%s) - start )) s" | tee -a "$out/machine.txt"
+
+ctest --test-dir build-device --output-on-failure -j 4 "$@" 2>&1 | tee "$out/ctest.log" | tail -25
+rc=${PIPESTATUS[0]}
+# Per-test details of the GPU-labelled tests, for the record.
+for t in test_cuda_toolchain test_dense_attention test_hf_parity; do
+  ctest --test-dir build-device -R "^$t\$" -V 2>&1 | grep -E "device:|OK \]|FAILED|SKIPPED|Passed|Failed" | head -40 >> "$out/gpu_tests.log"
+done
+exit $rc
