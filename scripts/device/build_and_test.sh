@@ -29,8 +29,14 @@ echo "configure + build: $(( $(date +%s) - start )) s" | tee -a "$out/machine.tx
 
 ctest --test-dir build-device --output-on-failure -j 4 "$@" 2>&1 | tee "$out/ctest.log" | tail -25
 rc=${PIPESTATUS[0]}
-# Per-test details of the GPU-labelled tests, for the record.
+# Full output of the tests that exercise the GPU, run directly on the fixtures ctest just made.
 for t in test_cuda_toolchain test_dense_attention test_hf_parity; do
-  ctest --test-dir build-device -R "^$t\$" -V 2>&1 | grep -E "device:|OK \]|FAILED|SKIPPED|Passed|Failed" | head -40 >> "$out/gpu_tests.log"
+  echo "=== $t" >> "$out/gpu_tests.log"
+  SEA_SOURCE_DIR="$root" SEA_FIXTURE_DIR="$root/build-device/test_fixtures" \
+    "build-device/tests/$t" --gtest_color=no >> "$out/gpu_tests.log" 2>&1 || rc=1
 done
+# The main job's model on the GPU: opt-125m, one forward pass of 8 x 2048 tokens (a smoke run, not a benchmark).
+build-device/apps/sea-smoke --model configs/models/opt-125m.json --device cuda --seq-len 2048 --batch 8 \
+  > "$out/smoke.log" 2>&1 || rc=1
+cat "$out/smoke.log"
 exit $rc
