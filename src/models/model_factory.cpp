@@ -7,6 +7,7 @@
 #include "sea/models/hf_bert_adapter.h"
 #include "sea/models/hf_opt_adapter.h"
 #include "sea/models/opt.h"
+#include "sea/util/filesystem.h"
 #include "sea/util/logging.h"
 
 namespace sea::models {
@@ -95,17 +96,17 @@ void save_hf_model(const ModelImpl& model, const std::string& dir) {
   const fs::path target(dir);
   const fs::path tmp = target.string() + ".tmp-writing";
   std::error_code ec;
-  fs::remove_all(tmp, ec);
+  remove_tree(tmp.string());
   fs::create_directories(tmp, ec);
   SEA_CHECK(!ec, "cannot create '", tmp.string(), "': ", ec.message());
   try {
     write_json_file_atomic((tmp / "config.json").string(), hf);
     save_weights(model, hf_name_map_for(model), (tmp / "model.safetensors").string());
   } catch (...) {
-    fs::remove_all(tmp, ec);
+    remove_tree(tmp.string());
     throw;
   }
-  if (fs::exists(target)) fs::remove_all(target);
+  remove_tree(target.string());
   fs::rename(tmp, target, ec);
   SEA_CHECK(!ec, "cannot rename '", tmp.string(), "' to '", dir, "': ", ec.message());
 }

@@ -12,6 +12,7 @@
 #include "sea/models/hf_opt_adapter.h"
 #include "sea/models/model_factory.h"
 #include "sea/models/opt.h"
+#include "sea/util/filesystem.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;
@@ -77,7 +78,7 @@ TEST_F(CheckpointErrors, MissingAndUnexpectedTensorsAreNamed) {
 
 TEST_F(CheckpointErrors, CorruptOrIncompleteDirectories) {
   const fs::path dir = fs::temp_directory_path() / "sea_ckpt_errors";
-  fs::remove_all(dir);
+  sea::remove_tree((dir).string());
   fs::create_directories(dir);
   const auto rec = fs::copy_options::recursive;
   fs::copy(root_ / "opt_pre_ln/hf", dir / "cut", rec);

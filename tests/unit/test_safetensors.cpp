@@ -11,6 +11,7 @@
 #include "sea/models/safetensors.h"
 #include "sea/models/weights_io.h"
 #include "sea/util/error.h"
+#include "sea/util/filesystem.h"
 
 namespace fs = std::filesystem;
 using sea::models::SafetensorsFile;
@@ -135,7 +136,7 @@ TEST(Safetensors, TruncatedAndTinyFiles) {
 
 TEST(Safetensors, TensorStoreReadsShardedIndex) {
   const auto d = temp_dir() / "sharded";
-  fs::remove_all(d);
+  sea::remove_tree((d).string());
   fs::create_directories(d);
   at::Tensor a = at::randn({3}), b = at::randn({2, 2});
   sea::models::save_safetensors((d / "s1.safetensors").string(), {{"a", a}});
