@@ -5,11 +5,24 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include "sea/util/error.h"
+
 #include <cstdlib>
+#include <functional>
 #include <string>
 #include <vector>
 
 namespace sea::test {
+
+// Runs f and returns the message of the sea::Error it throws, or "<no error>".
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const sea::Error& e) {
+    return e.what();
+  }
+  return "<no error>";
+}
 
 // Directory the CTest fixtures write into (SEA_FIXTURE_DIR); the test is skipped if unset.
 inline std::string fixture_dir() {

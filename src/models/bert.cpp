@@ -84,9 +84,7 @@ ModelOutput BertForSequenceClassificationImpl::forward(const ModelInputs& in, co
     attention::AttentionOutputs a;
     h = layers->ptr<BertLayerImpl>(i)->forward(h, key_padding, opt.teacher.empty() ? kNoTeacher : opt.teacher[i],
                                                opt.output_attentions, &a);
-    if (opt.output_hidden_states) out.hidden_states.push_back(h);
-    if (opt.output_attentions) out.attentions.push_back(std::move(a.artefacts));
-    if (a.loss.defined()) out.attention_loss = out.attention_loss.defined() ? out.attention_loss + a.loss : a.loss;
+    record_layer(out, opt, h, std::move(a));
   }
   out.last_hidden_state = h;
   // The pooler reads the first token ([CLS]) of each sequence.

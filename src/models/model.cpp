@@ -5,6 +5,15 @@
 
 namespace sea::models {
 
+void record_layer(ModelOutput& out, const ForwardOptions& options, const torch::Tensor& hidden,
+                  attention::AttentionOutputs&& attention) {
+  if (options.output_hidden_states) out.hidden_states.push_back(hidden);
+  if (options.output_attentions) out.attentions.push_back(std::move(attention.artefacts));
+  if (attention.loss.defined()) {
+    out.attention_loss = out.attention_loss.defined() ? out.attention_loss + attention.loss : attention.loss;
+  }
+}
+
 torch::Tensor check_inputs(const ModelInputs& in, int64_t vocab_size, int64_t max_positions, const char* family) {
   const auto& ids = in.input_ids;
   SEA_CHECK(ids.defined() && ids.dim() == 2, family, ": input_ids must be (N, T), got ",

@@ -97,9 +97,7 @@ ModelOutput OPTForCausalLMImpl::forward(const ModelInputs& in, const ForwardOpti
     attention::AttentionOutputs a;
     h = layers->ptr<OPTDecoderLayerImpl>(i)->forward(h, key_padding, opt.teacher.empty() ? kNoTeacher : opt.teacher[i],
                                                      opt.output_attentions, &a);
-    if (opt.output_hidden_states) out.hidden_states.push_back(h);
-    if (opt.output_attentions) out.attentions.push_back(std::move(a.artefacts));
-    if (a.loss.defined()) out.attention_loss = out.attention_loss.defined() ? out.attention_loss + a.loss : a.loss;
+    record_layer(out, opt, h, std::move(a));
   }
   if (final_layer_norm) h = final_layer_norm->forward(h);
   if (project_out) h = project_out->forward(h);

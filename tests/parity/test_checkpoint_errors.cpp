@@ -15,19 +15,12 @@
 #include "sea/util/filesystem.h"
 #include "test_util.h"
 
+using sea::test::error_of;
+
 namespace fs = std::filesystem;
 using namespace sea::models;
 
 namespace {
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const sea::Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
-
 class CheckpointErrors : public ::testing::Test {
  protected:
   void SetUp() override {

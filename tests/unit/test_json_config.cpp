@@ -5,21 +5,13 @@
 #include <fstream>
 
 #include "sea/util/json_config.h"
+#include "test_util.h"
+
+using sea::test::error_of;
 
 using sea::json;
 using sea::JsonReader;
 
-namespace {
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const sea::Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
-}  // namespace
 
 TEST(JsonConfig, ReadsTypedValuesAndDefaults) {
   json j = {{"a", 3}, {"b", 0.5}, {"c", "x"}, {"d", true}};

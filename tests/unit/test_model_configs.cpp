@@ -13,18 +13,12 @@
 #include "sea/util/json_config.h"
 #include "test_util.h"
 
+using sea::test::error_of;
+
 namespace fs = std::filesystem;
 using namespace sea::models;
 
 namespace {
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const sea::Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
 std::string config_path(const std::string& name) { return sea::test::source_dir() + "/configs/models/" + name + ".json"; }
 }  // namespace
 

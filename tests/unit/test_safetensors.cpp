@@ -12,6 +12,9 @@
 #include "sea/models/weights_io.h"
 #include "sea/util/error.h"
 #include "sea/util/filesystem.h"
+#include "test_util.h"
+
+using sea::test::error_of;
 
 namespace fs = std::filesystem;
 using sea::models::SafetensorsFile;
@@ -21,15 +24,6 @@ fs::path temp_dir() {
   auto d = fs::temp_directory_path() / "sea_test_safetensors";
   fs::create_directories(d);
   return d;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const sea::Error& e) {
-    return e.what();
-  }
-  return "<no error>";
 }
 
 // Writes a raw file: 8-byte length, header text, data bytes.

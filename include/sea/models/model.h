@@ -46,6 +46,11 @@ class ModelImpl : public torch::nn::Module {
 
 using Model = std::shared_ptr<ModelImpl>;
 
+// Adds one layer's results to `out` as `options` asks: its output hidden state, its attention artefacts,
+// and its distillation loss (summed over layers). Shared by the model families' layer loops.
+void record_layer(ModelOutput& out, const ForwardOptions& options, const torch::Tensor& hidden,
+                  attention::AttentionOutputs&& attention);
+
 // Checks the inputs shared by all families (ids 2-D int64 within [0, vocab), mask/type ids shaped like ids,
 // T within max_positions) and returns the key-padding mask as (N, T) bool, or undefined when no position is
 // padded. `family` names the model in errors.
