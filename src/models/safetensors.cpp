@@ -162,7 +162,7 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
   text.append((8 - text.size() % 8) % 8, ' ');  // pad so that the data section starts 8-byte aligned
 
   const std::string tmp = path + ".tmp";
-  {
+  try {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     SEA_CHECK(out.good(), "cannot create '", tmp, "'");
     unsigned char len[8];
@@ -175,6 +175,10 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
     }
     out.flush();
     SEA_CHECK(out.good(), "failed while writing '", tmp, "' (disk full?)");
+  } catch (...) {
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);  // a failed save leaves nothing behind
+    throw;
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);

@@ -69,6 +69,13 @@ TEST(Safetensors, RoundTripsEveryDtypeAndShape) {
   EXPECT_FALSE(fs::exists(path + ".tmp"));
 }
 
+TEST(Safetensors, FailedWriteLeavesNothing) {
+  const auto path = (temp_dir() / "no_such_dir" / "x.safetensors").string();
+  EXPECT_THROW(sea::models::save_safetensors(path, {{"a", at::ones(2)}}), sea::Error);
+  EXPECT_FALSE(fs::exists(path));
+  EXPECT_FALSE(fs::exists(path + ".tmp"));
+}
+
 TEST(Safetensors, RejectsDuplicateNames) {
   const auto path = (temp_dir() / "dup.safetensors").string();
   fs::remove(path);
