@@ -8,21 +8,20 @@
 namespace sea::attention {
 
 KeepMask make_keep_mask(const at::Tensor& key_padding_mask, bool causal, int64_t T, const at::TensorOptions& options) {
+  // No device sync here (this runs once per layer): a defined mask is taken to mean "padding present"
+  // (models pass an undefined one when nothing is padded, see check_inputs), and rows without a visible key
+  // are handled unconditionally instead of first asking whether any exist.
   KeepMask out;
-  const bool padded = key_padding_mask.defined() && !key_padding_mask.all().item<bool>();
-  out.padded = padded;
-  if (!padded && !causal) return out;
+  out.padded = key_padding_mask.defined();
+  if (!out.padded && !causal) return out;
 
   auto bool_opts = options.dtype(at::kBool);
   at::Tensor keep = at::ones({1, 1, T, T}, bool_opts);
   if (causal) keep = at::tril(keep);
-  if (padded) keep = keep & key_padding_mask.to(bool_opts.device()).view({key_padding_mask.size(0), 1, 1, T});
-  if (padded) {
-    at::Tensor has = keep.any(-1, /*keepdim=*/true);  // (N, 1, T, 1)
-    if (!has.all().item<bool>()) {
-      keep = keep | ~has;  // rows with no visible key attend everywhere; their output is zeroed later
-      out.row_has_key = has;
-    }
+  if (out.padded) {
+    keep = keep & key_padding_mask.to(bool_opts.device()).view({key_padding_mask.size(0), 1, 1, T});
+    out.row_has_key = keep.any(-1, /*keepdim=*/true);  // (N, 1, T, 1)
+    keep = keep | ~out.row_has_key;  // rows with no visible key attend everywhere; their output is zeroed later
   }
   out.keep = keep;
   return out;

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "sea/util/error.h"
+#include "sea/util/filesystem.h"
 #include "sea/util/json_config.h"
 
 namespace sea::models {
@@ -161,29 +162,16 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // pad so that the data section starts 8-byte aligned
 
-  const std::string tmp = path + ".tmp";
-  try {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    SEA_CHECK(out.good(), "cannot create '", tmp, "'");
+  write_file_atomic(path, [&](std::ostream& out) {
     unsigned char len[8];
-    uint64_t n = text.size();
+    const uint64_t n = text.size();
     for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>((n >> (8 * i)) & 0xff);
     out.write(reinterpret_cast<const char*>(len), 8);
     out.write(text.data(), static_cast<std::streamsize>(text.size()));
     for (const auto& t : data) {
       out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.numel() * t.element_size()));
     }
-    out.flush();
-    SEA_CHECK(out.good(), "failed while writing '", tmp, "' (disk full?)");
-  } catch (...) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);  // a failed save leaves nothing behind
-    throw;
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) std::filesystem::remove(tmp);
-  SEA_CHECK(!ec, "cannot rename '", tmp, "' to '", path, "': ", ec.message());
+  });
 }
 
 }  // namespace sea::models

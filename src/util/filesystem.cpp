@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 
 #include "sea/util/error.h"
 
@@ -36,6 +38,28 @@ void remove_tree(const std::string& path) {
   const int rc = nftw(path.c_str(), remove_entry, 32, FTW_DEPTH | FTW_PHYS);
   SEA_CHECK(rc == 0, "cannot remove '", g_failed_entry.empty() ? path : g_failed_entry, "': ",
             std::strerror(g_failed_entry.empty() ? errno : g_failed_errno));
+}
+
+void write_file_atomic(const std::string& path, const std::function<void(std::ostream&)>& write) {
+  const std::string tmp = path + ".tmp";
+  try {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    SEA_CHECK(out.good(), "cannot create '", tmp, "'");
+    write(out);
+    out.flush();
+    SEA_CHECK(out.good(), "failed while writing '", tmp, "' (disk full?)");
+  } catch (...) {
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    throw;
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+  }
+  SEA_CHECK(!ec, "cannot rename '", tmp, "' to '", path, "': ", ec.message());
 }
 
 }  // namespace sea

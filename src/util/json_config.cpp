@@ -1,10 +1,11 @@
 // json_config.cpp — strict JSON config reading (see json_config.h).
 #include "sea/util/json_config.h"
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "sea/util/filesystem.h"
 
 namespace sea {
 
@@ -20,17 +21,7 @@ json read_json_file(const std::string& path) {
 }
 
 void write_json_file_atomic(const std::string& path, const json& value) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    SEA_CHECK(out.good(), "cannot write '", tmp, "'");
-    out << value.dump(2) << '\n';
-    out.flush();
-    SEA_CHECK(out.good(), "failed while writing '", tmp, "'");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  SEA_CHECK(!ec, "cannot rename '", tmp, "' to '", path, "': ", ec.message());
+  write_file_atomic(path, [&](std::ostream& out) { out << value.dump(2) << '\n'; });
 }
 
 void apply_override(json& root, const std::string& assignment) {

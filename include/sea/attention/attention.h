@@ -32,7 +32,9 @@ struct AttentionInputs {
   // SEA reference do, so feature maps see the same q); BERT passes raw q and scale = D^-1/2.
   double scale = 1.0;
   bool causal = false;
-  torch::Tensor key_padding_mask;  // (N, T) bool, true = real token; undefined = no padding
+  // (N, T) bool, true = real token. Undefined = no padding; pass undefined rather than an all-true mask so
+  // that methods can take their unpadded fast paths (models::check_inputs does).
+  torch::Tensor key_padding_mask;
   TeacherSignals teacher;          // optional distillation signals
   bool return_artefacts = false;   // fill AttentionOutputs::artefacts for inspection
 };

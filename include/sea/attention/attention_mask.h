@@ -10,11 +10,11 @@ struct KeepMask {
   // (N, 1, T, T) bool, true = query may attend to key. Undefined when nothing is masked (no padding, not
   // causal), so that callers can take the unmasked fast path.
   at::Tensor keep;
-  // (N, 1, T, 1) bool, true where a query row sees at least one key. Undefined when every row does.
+  // (N, 1, T, 1) bool, true where a query row sees at least one key. Undefined when there is no padding.
   // A row that sees no key (a left-padding position under a causal mask) gets an all-true row in `keep`,
   // so softmax stays finite, and its output must be zeroed with this mask afterwards.
   at::Tensor row_has_key;
-  // True when key_padding_mask masks at least one key.
+  // True when a key_padding_mask was given (callers pass none when nothing is padded).
   bool padded = false;
 };
 
