@@ -1,6 +1,6 @@
 # SeaDependencies.cmake — the small C++ dependencies, all from Debian packages:
 #   CLI11 (command lines), nlohmann_json (configs, safetensors headers), spdlog + fmt (logging),
-#   GoogleTest (tests).
+#   utf8proc (the Unicode character database the tokenizers use), GoogleTest (tests).
 #
 # spdlog and fmt are used header-only. The torch wheels ship their own fmt (v12) headers inside
 # torch/include, which Debian's spdlog 1.10 cannot compile against; the target sea_logging_deps puts the
@@ -31,6 +31,17 @@ message(STATUS "SEA: fmt ${fmt_VERSION} headers from ${_sea_fmt_prefix}/include 
 add_library(sea_logging_deps INTERFACE)
 target_include_directories(sea_logging_deps SYSTEM BEFORE INTERFACE "${SEA_FMT_SHIM_DIR}")
 target_link_libraries(sea_logging_deps INTERFACE spdlog::spdlog_header_only fmt::fmt-header-only)
+
+# utf8proc ships no CMake config in Debian: find the header and the library, make an imported target.
+find_path(SEA_UTF8PROC_INCLUDE_DIR utf8proc.h)
+find_library(SEA_UTF8PROC_LIBRARY NAMES utf8proc)
+if(NOT SEA_UTF8PROC_INCLUDE_DIR OR NOT SEA_UTF8PROC_LIBRARY)
+  message(FATAL_ERROR "utf8proc not found (Debian: apt-get install libutf8proc-dev; scripts/bootstrap.sh does it)")
+endif()
+add_library(sea_utf8proc UNKNOWN IMPORTED)
+set_target_properties(sea_utf8proc PROPERTIES IMPORTED_LOCATION "${SEA_UTF8PROC_LIBRARY}"
+                                              INTERFACE_INCLUDE_DIRECTORIES "${SEA_UTF8PROC_INCLUDE_DIR}")
+message(STATUS "SEA: utf8proc ${SEA_UTF8PROC_LIBRARY}")
 
 if(SEA_BUILD_TESTS)
   find_package(GTest REQUIRED)

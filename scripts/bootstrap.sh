@@ -5,14 +5,16 @@
 #   * Debian packages: compiler, CMake, Ninja, and the header-only / small C++ deps
 #     (CLI11, nlohmann-json, spdlog + fmt, GoogleTest).
 #   * Python packages: torch==2.13.0 (its CPU wheel doubles as our LibTorch) and the
-#     oracles the tests use (transformers, safetensors, tokenizers, numpy).
+#     oracles the tests use (transformers, safetensors, tokenizers, numpy, scipy, scikit-learn).
 # Set SEA_SKIP_APT=1 to skip the apt step (e.g. when you lack root and installed them yourself).
 set -euo pipefail
 
 APT_PACKAGES=(build-essential cmake ninja-build git python3-pip
-              libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libgtest-dev)
+              libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libgtest-dev
+              libutf8proc-dev)
 # Oracle versions are pinned so that CI compares against the same transformers every run.
-PY_PACKAGES=("torch==2.13.0" "transformers==5.23.0" "safetensors==0.8.0" "tokenizers==0.23.3" "numpy")
+PY_PACKAGES=("torch==2.13.0" "transformers==5.23.0" "safetensors==0.8.0" "tokenizers==0.23.3" "numpy"
+             "scipy==1.17.1" "scikit-learn==1.9.1")
 
 log() { printf '[bootstrap] %s\n' "$*"; }
 
@@ -34,7 +36,8 @@ fi
 PY=${PYTHON:-python3}
 if ! "$PY" - <<'PYEOF' 2>/dev/null
 import importlib.metadata as md, sys
-need = {"torch": "2.13.0", "transformers": "5.23.0", "safetensors": "0.8.0", "tokenizers": "0.23.3", "numpy": None}
+need = {"torch": "2.13.0", "transformers": "5.23.0", "safetensors": "0.8.0", "tokenizers": "0.23.3", "numpy": None,
+        "scipy": "1.17.1", "scikit-learn": "1.9.1"}
 for name, ver in need.items():
     v = md.version(name)
     if ver and not v.startswith(ver):

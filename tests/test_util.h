@@ -30,6 +30,12 @@ inline std::string fixture_dir() {
   return d ? d : "";
 }
 
+// The data directory the tests read (SEA_DATA_DIR, set by CTest to the one scripts/get_data.sh filled).
+inline std::string data_dir() {
+  const char* d = std::getenv("SEA_DATA_DIR");
+  return d ? d : "data";
+}
+
 inline std::string source_dir() {
   const char* d = std::getenv("SEA_SOURCE_DIR");
   return d ? d : SEA_SOURCE_DIR_DEFAULT;

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # prepare_deps.sh — builds the git-ignored folder .deps/ that every GPU-machine call carries (DESIGN.md §5).
 #
-# The GPU machine has no network and no CLI11 / nlohmann-json / spdlog / fmt. We download the Debian packages
+# The GPU machine has no network and no CLI11 / nlohmann-json / spdlog / fmt / utf8proc. We download the Debian packages
 # here and unpack them (dpkg -x, no install) into .deps/debian; CMake there finds them through
-# CMAKE_PREFIX_PATH=.deps/debian/usr. Header-only use, so only the headers and CMake configs matter (the
-# runtime .so packages are included because the CMake configs check that their files exist).
+# CMAKE_PREFIX_PATH=.deps/debian/usr. All but utf8proc are used header-only (their runtime .so packages are
+# included because the CMake configs check that their files exist); libutf8proc.so.2 is linked, and the
+# build tree's RPATH points at it inside .deps.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 out=$root/.deps
-pkgs=(libcli11-dev nlohmann-json3-dev libspdlog-dev libspdlog1.10 libfmt-dev libfmt9)
+pkgs=(libcli11-dev nlohmann-json3-dev libspdlog-dev libspdlog1.10 libfmt-dev libfmt9 libutf8proc-dev libutf8proc2)
 if [[ -f $out/READY ]] && [[ "$(cat "$out/READY")" == "${pkgs[*]}" ]]; then
   echo "[prepare_deps] $out is ready"; exit 0
 fi
