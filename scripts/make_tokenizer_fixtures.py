@@ -89,6 +89,16 @@ def wikitext_join(rows, chunk=50000):
     return ["\n\n".join(rows[i:i + chunk]) for i in range(0, len(rows), chunk)]
 
 
+# Label names in id order, as Hugging Face's `glue` dataset features (ClassLabel) define them.
+HF_LABEL_NAMES = {"RTE": ["entailment", "not_entailment"], "QNLI": ["entailment", "not_entailment"],
+                  "MNLI": ["entailment", "neutral", "contradiction"]}
+
+
+def label_id(task, label):
+    names = HF_LABEL_NAMES.get(task)
+    return float(names.index(label)) if names else float(label)
+
+
 def read_glue(path, a, b, label, header):
     with open(path, encoding="utf-8-sig") as f:
         rows = list(csv.reader(f, delimiter="\t", quotechar=None))
@@ -135,6 +145,8 @@ def main():
             with open(path, encoding="utf-8-sig") as f:
                 label = len(f.readline().rstrip("\n").split("\t")) - 1
         examples = read_glue(path, a, b, label, header)
+        for ex in examples:
+            ex["label_id"] = label_id(rel.split("/")[0], ex["label"])
         bert = toks["bert-base-uncased"]
         for ex in examples:
             enc = bert(ex["a"], ex["b"], truncation=True, max_length=256) if ex["b"] is not None else \

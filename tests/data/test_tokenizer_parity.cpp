@@ -9,6 +9,8 @@
 #include <map>
 
 #include "sea/data/data_paths.h"
+#include "sea/data/glue.h"
+#include "sea/data/glue_batches.h"
 #include "sea/data/tokenizer.h"
 #include "sea/data/wikitext.h"
 #include "sea/util/json_config.h"
@@ -140,6 +142,45 @@ TEST_F(TokenizerParity, WikitextJoinMatchesHuggingFaceRows) {
     ++checked;
   }
   EXPECT_GE(checked, 2);
+}
+
+}  // namespace
+
+namespace {
+
+// Our GLUE reader must yield the texts and labels that Python's csv reader (GLUE processors' settings) and
+// Hugging Face's label ids give, and encode_glue the oracle's BERT ids.
+TEST_F(TokenizerParity, GlueLoaderMatchesPythonReaderAndHfIds) {
+  int files = 0;
+  for (const auto& c : cases()["cases"]) {
+    if (c["kind"] != "glue") continue;
+    const std::string source = c["source"];  // glue/<Folder>/<file>
+    const std::string folder = source.substr(5, source.find('/', 5) - 5);
+    std::string split = source.substr(source.rfind('/') + 1);
+    split = split == "msr_paraphrase_test.txt" ? "test" : split.substr(0, split.find('.'));
+    const sea::data::GlueTask* task = nullptr;
+    for (const auto& name : sea::data::glue_task_names()) {
+      if (sea::data::glue_task(name).folder == folder) task = &sea::data::glue_task(name);
+    }
+    ASSERT_NE(task, nullptr) << folder;
+    const auto examples = sea::data::load_glue_examples(sea::test::data_dir(), *task, split);
+    const auto& expected = c["examples"];
+    ASSERT_EQ(examples.size(), expected.size()) << source;
+    const auto ds = sea::data::encode_glue(examples, tokenizer("bert-base-uncased"), *task, 256);
+    int failures = 0;
+    for (size_t i = 0; i < examples.size(); ++i) {
+      const auto& e = expected[i];
+      const bool same = examples[i].text_a == e["a"].get<std::string>() &&
+                        examples[i].text_b == (e["b"].is_null() ? "" : e["b"].get<std::string>()) &&
+                        examples[i].label == e["label_id"].get<float>() &&
+                        ds.encodings[i].ids == e["bert_ids"].get<std::vector<int32_t>>() &&
+                        ds.encodings[i].type_ids == e["bert_type_ids"].get<std::vector<int32_t>>();
+      if (!same && ++failures <= 3) ADD_FAILURE() << source << " example " << i << ": '" << examples[i].text_a << "'";
+    }
+    EXPECT_EQ(failures, 0) << source;
+    ++files;
+  }
+  EXPECT_GE(files, 8) << "CoLA, SST-2, MRPC (dev + labelled test), STS-B, RTE, WNLI, QNLI";
 }
 
 }  // namespace
