@@ -42,6 +42,7 @@ void EpochSampler::load_epoch() {
 }
 
 std::vector<int64_t> EpochSampler::next(int64_t count) {
+  SEA_CHECK(count >= 0, "EpochSampler: cannot take ", count, " items");
   std::vector<int64_t> out;
   out.reserve(static_cast<size_t>(count));
   while (static_cast<int64_t>(out.size()) < count) {
@@ -77,7 +78,8 @@ std::vector<EvalWindow> nonoverlapping_eval_windows(int64_t num_tokens, int64_t 
 
 std::vector<EvalWindow> sliding_eval_windows(int64_t num_tokens, int64_t window, int64_t stride) {
   SEA_CHECK(window >= 2, "evaluation window length ", window, " must be at least 2");
-  SEA_CHECK(stride >= 1 && stride <= window, "sliding-window stride ", stride, " must be in [1, ", window, "]");
+  SEA_CHECK(stride >= 1 && stride < window, "sliding-window stride ", stride, " must be in [1, ", window - 1,
+            "] (stride ", window, " is the non-overlapping plan, whose windows' first tokens go unscored)");
   SEA_CHECK(num_tokens >= 2, "the evaluation text has ", num_tokens, " tokens: nothing to score");
   std::vector<EvalWindow> out;
   int64_t prev_end = 0;

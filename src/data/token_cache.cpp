@@ -29,7 +29,8 @@ std::string TokenCache::path_for(const std::string& stem, uint64_t key) const {
 
 std::optional<std::vector<int32_t>> TokenCache::load(const std::string& stem, uint64_t key) const {
   if (dir_.empty()) return std::nullopt;
-  std::ifstream in(path_for(stem, key), std::ios::binary);
+  const std::string path = path_for(stem, key);
+  std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
   char magic[8];
   uint64_t stored_key = 0, count = 0, stored_sum = 0;
@@ -37,6 +38,10 @@ std::optional<std::vector<int32_t>> TokenCache::load(const std::string& stem, ui
   in.read(reinterpret_cast<char*>(&stored_key), 8);
   in.read(reinterpret_cast<char*>(&count), 8);
   if (!in || std::memcmp(magic, kMagic, 8) != 0 || stored_key != key || count > (1ULL << 36)) return std::nullopt;
+  // A damaged count must not make us allocate (up to 256 GiB) before the checksum can reject it.
+  std::error_code ec;
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  if (ec || size != 32 + count * sizeof(int32_t)) return std::nullopt;
   std::vector<int32_t> ids(count);
   in.read(reinterpret_cast<char*>(ids.data()), static_cast<std::streamsize>(count * sizeof(int32_t)));
   in.read(reinterpret_cast<char*>(&stored_sum), 8);

@@ -102,6 +102,7 @@ LmTextSource resolve_lm_text(const std::string& data_dir, const std::string& spl
 
 std::vector<int32_t> load_token_stream(const std::string& path, const Tokenizer& tokenizer, const TokenCache& cache) {
   const std::string text = read_text_file(path);
+  unicode::check_utf8(text, path);  // name the file, not just "tokenizer input", in the error
   Fnv1a64 key;
   key.field(kLoaderVersion).field(hex64(tokenizer.fingerprint())).field(text);
   std::string stem = std::filesystem::path(path).filename().string() + "." + tokenizer.spec().name;
