@@ -27,7 +27,7 @@ const std::vector<GlueTask>& tasks() {
   return t;
 }
 
-std::string canonical(const std::string& name) {
+std::string canonical(std::string_view name) {
   std::string out;
   for (char c : name) {
     if (c != '-' && c != '_') out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
@@ -60,7 +60,7 @@ bool is_glue_task(const std::string& name) {
   return std::any_of(tasks().begin(), tasks().end(), [&](const GlueTask& t) { return t.name == c; });
 }
 
-const GlueTask& glue_task(const std::string& name) {
+const GlueTask& glue_task(std::string_view name) {
   const std::string c = canonical(name);
   for (const auto& t : tasks()) {
     if (t.name == c) return t;

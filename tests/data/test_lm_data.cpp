@@ -148,10 +148,12 @@ std::string utf8(char32_t c) {
 using Rows = std::vector<std::string>;
 
 // Tokenizers are loaded once per process (vocab.json + merges.txt take a moment).
-const Tokenizer& tokenizer(const std::string& name) {
-  static std::map<std::string, std::shared_ptr<const Tokenizer>> cache;
-  auto& t = cache[name];
-  if (!t) t = load_tokenizer(name, sea::test::data_dir());
+// (A string_view by value, not a const std::string&: GCC 13's -Wdangling-reference flags a returned
+// reference when a temporary binds to a reference parameter, although the result lives in `cache`.)
+const Tokenizer& tokenizer(std::string_view name) {
+  static std::map<std::string, std::shared_ptr<const Tokenizer>, std::less<>> cache;
+  auto& t = cache[std::string(name)];
+  if (!t) t = load_tokenizer(std::string(name), sea::test::data_dir());
   return *t;
 }
 

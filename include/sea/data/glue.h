@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sea::data {
@@ -34,7 +35,7 @@ struct GlueTask {
 
 // The task called `name` (case and '-' insensitive: "MRPC", "sst-2", "STS-B" all work); sea::Error lists
 // the known tasks otherwise.
-const GlueTask& glue_task(const std::string& name);
+const GlueTask& glue_task(std::string_view name);
 std::vector<std::string> glue_task_names();
 bool is_glue_task(const std::string& name);
 
