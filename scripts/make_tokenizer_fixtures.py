@@ -24,10 +24,12 @@ import sys
 import tempfile
 import time
 
+import tokenizers
 import transformers
 from transformers import AutoTokenizer
 
 PINNED_TRANSFORMERS = "5.23.0"  # scripts/bootstrap.sh
+PINNED_TOKENIZERS = "0.23.3"
 
 HUB_CONFIGS = {
     "opt": ({"vocab.json", "merges.txt"},
@@ -172,16 +174,21 @@ def main():
                           "a": line, "b": None, "max_length": 0, "ids": enc["input_ids"],
                           "type_ids": enc.get("token_type_ids")})
 
-    # Pair truncation (longest first) at awkward lengths, with both templates that have pairs.
+    # Pair truncation (longest first) at awkward lengths, with both templates that have pairs. Older tokenizers
+    # releases split an over-long pair differently (the GPU machine's gives the first sequence the smaller
+    # half); we follow the pinned release, so these cases are only generated there (CI).
     words = STRESS_TEXT.split()
-    for name in ["bert-base-uncased", "opt"]:
+    truncation_oracle = tokenizers.__version__ == PINNED_TOKENIZERS
+    if not truncation_oracle:
+        print(f"note: tokenizers {tokenizers.__version__} is not the pinned {PINNED_TOKENIZERS}: "
+              "pair-truncation cases skipped", file=sys.stderr)
+    for name in ["bert-base-uncased", "opt"] if truncation_oracle else []:
         tok = toks[name]
         for la, lb, max_len in [(40, 3, 16), (3, 40, 16), (30, 30, 17), (30, 31, 17), (31, 30, 18),
                                 (5, 5, 64), (200, 1, 9), (1, 200, 9), (12, 12, 5)]:
             a, b = " ".join(words[:la]), " ".join(words[-lb:])
             # The expected ids are those of the Rust `tokenizers` truncation (LongestFirst); transformers
-            # must agree with it at the pinned version. (transformers 5.17, on the GPU machine, truncates OPT
-            # pairs differently in some of these cases; then we warn and keep the tokenizers result.)
+            # must agree with it at the pinned version.
             backend = copy.deepcopy(tok.backend_tokenizer)
             backend.enable_truncation(max_len, strategy="longest_first")
             enc = backend.encode(a, b, add_special_tokens=True)
