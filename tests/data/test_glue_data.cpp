@@ -97,6 +97,32 @@ TEST(GlueFiles, NamesAreForgivingAndErrorsAreClear) {
   EXPECT_NE(class_id.find("not a class id"), std::string::npos) << class_id;
 }
 
+// MNLI and QQP are not in the shared data; their files (when a user downloads them) have these headers.
+TEST(GlueFiles, MnliAndQqpLayouts) {
+  TempDir dir;
+  dir.write("glue/MNLI/dev_matched.tsv",
+            "index\tpromptID\tpairID\tgenre\tsentence1_binary_parse\tsentence2_binary_parse\tsentence1_parse\t"
+            "sentence2_parse\tsentence1\tsentence2\tlabel1\tlabel2\tlabel3\tlabel4\tlabel5\tgold_label\n"
+            "0\t1\t1e\tfiction\t( a )\t( b )\t(A)\t(B)\tThe cat sat.\tA cat sat.\tentailment\tentailment\t"
+            "entailment\tentailment\tentailment\tentailment\n"
+            "1\t2\t2c\tfiction\t( c )\t( d )\t(C)\t(D)\tIt rained.\tIt was dry.\tcontradiction\tneutral\t"
+            "contradiction\tcontradiction\tcontradiction\tcontradiction\n");
+  const auto mnli = load_glue_examples(dir.str(), glue_task("mnli"), "dev_matched");
+  ASSERT_EQ(mnli.size(), 2u);
+  EXPECT_EQ(mnli[0].text_a, "The cat sat.");
+  EXPECT_EQ(mnli[0].text_b, "A cat sat.");
+  EXPECT_EQ(mnli[0].label, 0.0f);
+  EXPECT_EQ(mnli[1].label, 2.0f) << "gold_label, not label1";
+  EXPECT_EQ(DataConfig::from_json({{"task", "mnli"}}, "t").resolved().eval_split, "dev_matched");
+
+  dir.write("glue/QQP/dev.tsv", "id\tqid1\tqid2\tquestion1\tquestion2\tis_duplicate\n"
+                                "7\t1\t2\tHow old is the sun?\tWhat is the age of the sun?\t1\n");
+  const auto qqp = load_glue_examples(dir.str(), glue_task("qqp"), "dev");
+  ASSERT_EQ(qqp.size(), 1u);
+  EXPECT_EQ(qqp[0].text_b, "What is the age of the sun?");
+  EXPECT_EQ(qqp[0].label, 1.0f);
+}
+
 TEST(GlueBatches, DynamicPaddingMasksAndLabels) {
   const GlueTask& task = glue_task("stsb");
   const auto examples = load_glue_examples(sea::test::data_dir(), task, "dev");
