@@ -113,6 +113,7 @@ ByteLevelBpeTokenizer::ByteLevelBpeTokenizer(TokenizerSpec spec, const std::stri
     fail(vocab_where, ": not valid JSON: ", e.what());
   }
   SEA_CHECK(vocab.is_object() && !vocab.empty(), vocab_where, ": expected a JSON object {token: id}");
+  std::unordered_map<std::string, int32_t> bytes_to_id;  // to find the single-byte tokens below
   id_to_bytes_.assign(vocab.size(), std::string());
   std::vector<bool> seen(vocab.size(), false);
   for (const auto& [key, value] : vocab.items()) {
@@ -135,12 +136,12 @@ ByteLevelBpeTokenizer::ByteLevelBpeTokenizer(TokenizerSpec spec, const std::stri
     }
     if (!in_alphabet) bytes = key;
     vocab_key_to_id_[key] = static_cast<int32_t>(id);
-    bytes_to_id_.emplace(bytes, static_cast<int32_t>(id));
+    bytes_to_id.emplace(bytes, static_cast<int32_t>(id));
     id_to_bytes_[static_cast<size_t>(id)] = std::move(bytes);
   }
   for (unsigned b = 0; b < 256; ++b) {
-    auto it = bytes_to_id_.find(std::string(1, static_cast<char>(b)));
-    SEA_CHECK(it != bytes_to_id_.end(), vocab_where, ": no token for byte 0x", std::hex, b,
+    auto it = bytes_to_id.find(std::string(1, static_cast<char>(b)));
+    SEA_CHECK(it != bytes_to_id.end(), vocab_where, ": no token for byte 0x", std::hex, b,
               " (a byte-level vocabulary has all 256)");
     byte_id_[b] = it->second;
   }
@@ -169,14 +170,7 @@ ByteLevelBpeTokenizer::ByteLevelBpeTokenizer(TokenizerSpec spec, const std::stri
     merges_.emplace((static_cast<uint64_t>(l) << 32) | static_cast<uint32_t>(r), Merge{rank++, m});
   }
 
-  std::vector<AddedTokens::Token> specials;
-  for (const std::string& t : this->spec().special_tokens) {
-    auto id = token_to_id(t);
-    SEA_CHECK(id.has_value(), "tokenizer '", this->spec().name, "': special token '", t, "' is not in ",
-              vocab_where);
-    specials.push_back({t, *id});
-  }
-  added_ = AddedTokens(std::move(specials));
+  register_special_tokens(vocab_where);
 }
 
 std::optional<int32_t> ByteLevelBpeTokenizer::token_to_id(std::string_view token) const {
@@ -227,18 +221,8 @@ void ByteLevelBpeTokenizer::encode_piece(std::string_view piece, std::vector<int
   cache_.emplace(std::string(piece), std::vector<int32_t>(out.begin() + static_cast<std::ptrdiff_t>(before), out.end()));
 }
 
-std::vector<int32_t> ByteLevelBpeTokenizer::encode(std::string_view text) const {
-  unicode::check_utf8(text, "tokenizer '" + spec().name + "' input");
-  std::vector<int32_t> ids;
-  ids.reserve(text.size() / 3);
-  for (const TextSegment& segment : added_.split(text)) {
-    if (segment.special_id >= 0) {
-      ids.push_back(segment.special_id);
-      continue;
-    }
-    for (std::string_view piece : pretokenize_gpt2(segment.text)) encode_piece(piece, ids);
-  }
-  return ids;
+void ByteLevelBpeTokenizer::encode_plain(std::string_view text, std::vector<int32_t>& out) const {
+  for (std::string_view piece : pretokenize_gpt2(text)) encode_piece(piece, out);
 }
 
 std::string ByteLevelBpeTokenizer::decode(const std::vector<int32_t>& ids, bool skip_special_tokens) const {
@@ -246,7 +230,7 @@ std::string ByteLevelBpeTokenizer::decode(const std::vector<int32_t>& ids, bool 
   for (int32_t id : ids) {
     SEA_CHECK(id >= 0 && id < vocab_size(), "tokenizer '", spec().name, "': cannot decode id ", id,
               ", vocabulary has ", vocab_size(), " ids");
-    if (skip_special_tokens && added_.is_special(id)) continue;
+    if (skip_special_tokens && is_special(id)) continue;
     out += id_to_bytes_[static_cast<size_t>(id)];
   }
   return out;

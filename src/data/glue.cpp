@@ -99,11 +99,11 @@ std::vector<GlueExample> load_glue_examples(const std::string& data_dir, const G
     start = end + 1;
   }
   const bool has_header = task.name != "cola";
+  const auto header = split_tabs(has_header && !lines.empty() ? lines[0] : std::string_view());
   // Column positions: from the header, or CoLA's fixed layout (source, label, original mark, sentence).
   auto column = [&](const std::string& key) -> size_t {
     if (key.empty()) return SIZE_MAX;
     if (!has_header) return static_cast<size_t>(std::stoul(key));
-    const auto header = split_tabs(lines.empty() ? std::string_view() : lines[0]);
     for (size_t i = 0; i < header.size(); ++i) {
       if (header[i] == key) return i;
     }

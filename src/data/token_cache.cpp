@@ -38,14 +38,15 @@ std::optional<std::vector<int32_t>> TokenCache::load(const std::string& stem, ui
   in.read(reinterpret_cast<char*>(&stored_key), 8);
   in.read(reinterpret_cast<char*>(&count), 8);
   if (!in || std::memcmp(magic, kMagic, 8) != 0 || stored_key != key || count > (1ULL << 36)) return std::nullopt;
-  // A damaged count must not make us allocate (up to 256 GiB) before the checksum can reject it.
+  // The size must match the count exactly: a damaged count must not make us allocate (up to 256 GiB) before
+  // the checksum can reject it, and trailing bytes mean a foreign file.
   std::error_code ec;
   const uintmax_t size = std::filesystem::file_size(path, ec);
   if (ec || size != 32 + count * sizeof(int32_t)) return std::nullopt;
   std::vector<int32_t> ids(count);
   in.read(reinterpret_cast<char*>(ids.data()), static_cast<std::streamsize>(count * sizeof(int32_t)));
   in.read(reinterpret_cast<char*>(&stored_sum), 8);
-  if (!in || stored_sum != checksum(ids) || in.peek() != std::char_traits<char>::eof()) return std::nullopt;
+  if (!in || stored_sum != checksum(ids)) return std::nullopt;
   return ids;
 }
 

@@ -7,6 +7,7 @@
 
 #include "sea/data/byte_level_bpe.h"
 #include "sea/data/data_paths.h"
+#include "sea/data/unicode.h"
 #include "sea/data/wordpiece.h"
 #include "sea/util/error.h"
 #include "sea/util/hash.h"
@@ -140,6 +141,30 @@ TokenizerSpec tokenizer_preset(const std::string& name) {
   json j = json::parse(text);
   j["name"] = name;
   return TokenizerSpec::from_json(j, "tokenizer preset '" + name + "'");
+}
+
+std::vector<int32_t> Tokenizer::encode(std::string_view text) const {
+  unicode::check_utf8(text, "tokenizer '" + spec_.name + "' input");
+  std::vector<int32_t> ids;
+  ids.reserve(text.size() / 3);
+  for (const TextSegment& segment : special_tokens_.split(text)) {
+    if (segment.special_id >= 0) {
+      ids.push_back(segment.special_id);
+    } else {
+      encode_plain(segment.text, ids);
+    }
+  }
+  return ids;
+}
+
+void Tokenizer::register_special_tokens(const std::string& vocab_where) {
+  std::vector<AddedTokens::Token> specials;
+  for (const std::string& t : spec_.special_tokens) {
+    auto id = token_to_id(t);
+    SEA_CHECK(id.has_value(), "tokenizer '", spec_.name, "': special token '", t, "' is not in ", vocab_where);
+    specials.push_back({t, *id});
+  }
+  special_tokens_ = AddedTokens(std::move(specials));
 }
 
 int32_t Tokenizer::special_token_id(const std::string& token, const char* role) const {

@@ -102,7 +102,6 @@ LmTextSource resolve_lm_text(const std::string& data_dir, const std::string& spl
 
 std::vector<int32_t> load_token_stream(const std::string& path, const Tokenizer& tokenizer, const TokenCache& cache) {
   const std::string text = read_text_file(path);
-  unicode::check_utf8(text, path);  // name the file, not just "tokenizer input", in the error
   Fnv1a64 key;
   key.field(kLoaderVersion).field(hex64(tokenizer.fingerprint())).field(text);
   std::string stem = std::filesystem::path(path).filename().string() + "." + tokenizer.spec().name;
@@ -110,6 +109,7 @@ std::vector<int32_t> load_token_stream(const std::string& path, const Tokenizer&
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') c = '_';
   }
   return cache.get_or_compute(stem, key.value(), [&] {
+    unicode::check_utf8(text, path);  // name the file, not just "tokenizer input", in the error
     std::vector<int32_t> ids;
     for (const std::string& chunk : join_wikitext_rows(wikitext_rows(text))) {
       std::vector<int32_t> part = tokenizer.encode(chunk);

@@ -23,14 +23,7 @@ WordPieceTokenizer::WordPieceTokenizer(TokenizerSpec spec, const std::string& vo
   }
   SEA_CHECK(!id_to_token_.empty(), vocab_where, ": empty vocabulary");
   unk_id_ = special_token_id(this->spec().unk_token, "unk_token");
-  std::vector<AddedTokens::Token> specials;
-  for (const std::string& t : this->spec().special_tokens) {
-    auto id = token_to_id(t);
-    SEA_CHECK(id.has_value(), "tokenizer '", this->spec().name, "': special token '", t, "' is not in ",
-              vocab_where);
-    specials.push_back({t, *id});
-  }
-  added_ = AddedTokens(std::move(specials));
+  register_special_tokens(vocab_where);
 }
 
 std::optional<int32_t> WordPieceTokenizer::token_to_id(std::string_view token) const {
@@ -69,18 +62,10 @@ void WordPieceTokenizer::encode_word(std::u32string_view word, std::vector<int32
   }
 }
 
-std::vector<int32_t> WordPieceTokenizer::encode(std::string_view text) const {
-  const std::string where = "tokenizer '" + spec().name + "' input";
-  std::vector<int32_t> ids;
-  for (const TextSegment& segment : added_.split(text)) {
-    if (segment.special_id >= 0) {
-      ids.push_back(segment.special_id);
-      continue;
-    }
-    const std::u32string normalized = bert_normalize(segment.text, spec().lowercase, spec().lowercase, where);
-    for (std::u32string_view word : bert_split_words(normalized)) encode_word(word, ids);
-  }
-  return ids;
+void WordPieceTokenizer::encode_plain(std::string_view text, std::vector<int32_t>& out) const {
+  const std::u32string normalized =
+      bert_normalize(text, spec().lowercase, spec().lowercase, "tokenizer '" + spec().name + "' input");
+  for (std::u32string_view word : bert_split_words(normalized)) encode_word(word, out);
 }
 
 std::string WordPieceTokenizer::decode(const std::vector<int32_t>& ids, bool skip_special_tokens) const {
@@ -88,7 +73,7 @@ std::string WordPieceTokenizer::decode(const std::vector<int32_t>& ids, bool ski
   for (int32_t id : ids) {
     SEA_CHECK(id >= 0 && id < vocab_size(), "tokenizer '", spec().name, "': cannot decode id ", id,
               ", vocabulary has ", vocab_size(), " ids");
-    if (skip_special_tokens && added_.is_special(id)) continue;
+    if (skip_special_tokens && is_special(id)) continue;
     const std::string& token = id_to_token_[static_cast<size_t>(id)];
     if (token.rfind("##", 0) == 0) {
       out += token.substr(2);

@@ -12,33 +12,14 @@
 #include "sea/data/glue_batches.h"
 #include "sea/data/tokenizer.h"
 #include "sea/util/filesystem.h"
-#include "test_util.h"
+#include "data_test_util.h"
 
 namespace {
 
 using namespace sea::data;
+using sea::test::TempDir;
 
-const Tokenizer& bert() {
-  static auto t = load_tokenizer("bert-base-uncased", sea::test::data_dir());
-  return *t;
-}
-
-class TempDir {
- public:
-  TempDir() : path_(std::filesystem::temp_directory_path() / ("sea_glue_" + std::to_string(::getpid()))) {
-    sea::remove_tree(path_.string());
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() { sea::remove_tree(path_.string()); }
-  void write(const std::string& rel, const std::string& text) const {
-    std::filesystem::create_directories((path_ / rel).parent_path());
-    std::ofstream(path_ / rel) << text;
-  }
-  std::string str() const { return path_.string(); }
-
- private:
-  std::filesystem::path path_;
-};
+const Tokenizer& bert() { return sea::test::shared_tokenizer("bert-base-uncased"); }
 
 TEST(GlueFiles, EveryTaskPresentLoadsWithTheRightColumnsAndLabels) {
   // Row counts of the official dev sets (and MRPC's labelled test set).
@@ -74,32 +55,32 @@ TEST(GlueFiles, NamesAreForgivingAndErrorsAreClear) {
             std::string::npos);
   EXPECT_NE(sea::test::error_of([] { glue_file(glue_task("mnli"), "dev"); }).find("dev_matched"), std::string::npos);
 
-  TempDir dir;
-  const std::string missing = sea::test::error_of([&] { load_glue_examples(dir.str(), glue_task("rte"), "dev"); });
+  TempDir dir("sea_test_glue");
+  const std::string missing = sea::test::error_of([&] { load_glue_examples(dir.path(), glue_task("rte"), "dev"); });
   EXPECT_NE(missing.find("GLUE rte dev split not found"), std::string::npos) << missing;
   EXPECT_NE(missing.find("glue/RTE/dev.tsv"), std::string::npos) << missing;
   EXPECT_NE(missing.find("scripts/get_data.sh"), std::string::npos) << missing;
 
   dir.write("glue/RTE/dev.tsv", "index\tsentence1\tsentence2\tlabel\n0\ta\tb\tentailment\n1\tc\td\tmaybe\n");
-  const std::string bad_label = sea::test::error_of([&] { load_glue_examples(dir.str(), glue_task("rte"), "dev"); });
+  const std::string bad_label = sea::test::error_of([&] { load_glue_examples(dir.path(), glue_task("rte"), "dev"); });
   EXPECT_NE(bad_label.find("dev.tsv:3: unknown label 'maybe'"), std::string::npos) << bad_label;
 
   dir.write("glue/WNLI/dev.tsv", "index\tsentence1\tsentence2\tlabel\n0\ta\tb\t1\n1\tonly two\n");
-  const std::string short_row = sea::test::error_of([&] { load_glue_examples(dir.str(), glue_task("wnli"), "dev"); });
+  const std::string short_row = sea::test::error_of([&] { load_glue_examples(dir.path(), glue_task("wnli"), "dev"); });
   EXPECT_NE(short_row.find("dev.tsv:3: 2 columns, expected at least 4"), std::string::npos) << short_row;
 
   dir.write("glue/SST-2/dev.tsv", "text\tlabel\nfine\t1\n");
-  const std::string header = sea::test::error_of([&] { load_glue_examples(dir.str(), glue_task("sst2"), "dev"); });
+  const std::string header = sea::test::error_of([&] { load_glue_examples(dir.path(), glue_task("sst2"), "dev"); });
   EXPECT_NE(header.find("header has no column 'sentence'"), std::string::npos) << header;
 
   dir.write("glue/CoLA/dev.tsv", "src\t7\t\tA sentence.\n");
-  const std::string class_id = sea::test::error_of([&] { load_glue_examples(dir.str(), glue_task("cola"), "dev"); });
+  const std::string class_id = sea::test::error_of([&] { load_glue_examples(dir.path(), glue_task("cola"), "dev"); });
   EXPECT_NE(class_id.find("not a class id"), std::string::npos) << class_id;
 }
 
 // MNLI and QQP are not in the shared data; their files (when a user downloads them) have these headers.
 TEST(GlueFiles, MnliAndQqpLayouts) {
-  TempDir dir;
+  TempDir dir("sea_test_glue");
   dir.write("glue/MNLI/dev_matched.tsv",
             "index\tpromptID\tpairID\tgenre\tsentence1_binary_parse\tsentence2_binary_parse\tsentence1_parse\t"
             "sentence2_parse\tsentence1\tsentence2\tlabel1\tlabel2\tlabel3\tlabel4\tlabel5\tgold_label\n"
@@ -107,7 +88,7 @@ TEST(GlueFiles, MnliAndQqpLayouts) {
             "entailment\tentailment\tentailment\tentailment\n"
             "1\t2\t2c\tfiction\t( c )\t( d )\t(C)\t(D)\tIt rained.\tIt was dry.\tcontradiction\tneutral\t"
             "contradiction\tcontradiction\tcontradiction\tcontradiction\n");
-  const auto mnli = load_glue_examples(dir.str(), glue_task("mnli"), "dev_matched");
+  const auto mnli = load_glue_examples(dir.path(), glue_task("mnli"), "dev_matched");
   ASSERT_EQ(mnli.size(), 2u);
   EXPECT_EQ(mnli[0].text_a, "The cat sat.");
   EXPECT_EQ(mnli[0].text_b, "A cat sat.");
@@ -117,7 +98,7 @@ TEST(GlueFiles, MnliAndQqpLayouts) {
 
   dir.write("glue/QQP/dev.tsv", "id\tqid1\tqid2\tquestion1\tquestion2\tis_duplicate\n"
                                 "7\t1\t2\tHow old is the sun?\tWhat is the age of the sun?\t1\n");
-  const auto qqp = load_glue_examples(dir.str(), glue_task("qqp"), "dev");
+  const auto qqp = load_glue_examples(dir.path(), glue_task("qqp"), "dev");
   ASSERT_EQ(qqp.size(), 1u);
   EXPECT_EQ(qqp[0].text_b, "What is the age of the sun?");
   EXPECT_EQ(qqp[0].label, 1.0f);

@@ -37,10 +37,11 @@
 #include "sea/data/wikitext.h"
 #include "sea/util/filesystem.h"
 #include "sea/util/logging.h"
-#include "test_util.h"
+#include "data_test_util.h"
 
 namespace fs = std::filesystem;
 using sea::test::error_of;
+using sea::test::TempDir;
 using namespace sea::data;
 
 namespace {
@@ -48,32 +49,6 @@ namespace {
 bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
-
-// A fresh directory under the system temp directory, removed (with sea::remove_tree) at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    static int counter = 0;
-    path_ = (fs::temp_directory_path() /
-             ("sea_test_lm_data_" + std::to_string(::getpid()) + "_" + std::to_string(counter++)))
-                .string();
-    sea::remove_tree(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    try {
-      sea::remove_tree(path_);
-    } catch (...) {
-    }
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& rel) const { return (fs::path(path_) / rel).string(); }
-
- private:
-  std::string path_;
-};
 
 void write_file(const std::string& path, const std::string& bytes) {
   fs::create_directories(fs::path(path).parent_path());
@@ -146,16 +121,6 @@ std::string utf8(char32_t c) {
 }
 
 using Rows = std::vector<std::string>;
-
-// Tokenizers are loaded once per process (vocab.json + merges.txt take a moment).
-// (A string_view by value, not a const std::string&: GCC 13's -Wdangling-reference flags a returned
-// reference when a temporary binds to a reference parameter, although the result lives in `cache`.)
-const Tokenizer& tokenizer(std::string_view name) {
-  static std::map<std::string, std::shared_ptr<const Tokenizer>, std::less<>> cache;
-  auto& t = cache[std::string(name)];
-  if (!t) t = load_tokenizer(std::string(name), sea::test::data_dir());
-  return *t;
-}
 
 // The key in a cache file's name, <stem>.<16 hex digits>.tokens.
 uint64_t key_of(const std::string& name) {
@@ -590,7 +555,7 @@ TEST(TokenCache, EmptyDirectoryDisablesCaching) {
 // load_token_stream
 
 TEST(LoadTokenStream, EqualsAnUncachedTokenizationOfTheJoinedRows) {
-  const Tokenizer& opt = tokenizer("opt");
+  const Tokenizer& opt = sea::test::shared_tokenizer("opt");
   TempDir tmp;
   write_file(tmp / "text.txt", " \n = Valkyria = \n \n Senjō no Valkyria 3 .\r\nlast line");
   const TokenCache cache(tmp / "cache");
@@ -604,7 +569,7 @@ TEST(LoadTokenStream, EqualsAnUncachedTokenizationOfTheJoinedRows) {
 }
 
 TEST(LoadTokenStream, HitsAreReadFromTheCache) {
-  const Tokenizer& opt = tokenizer("opt");
+  const Tokenizer& opt = sea::test::shared_tokenizer("opt");
   TempDir tmp;
   write_file(tmp / "t.txt", "one two three\n");
   const TokenCache cache(tmp / "cache");
@@ -627,8 +592,8 @@ TEST(LoadTokenStream, HitsAreReadFromTheCache) {
 }
 
 TEST(LoadTokenStream, TextAndTokenizerAreInTheKey) {
-  const Tokenizer& opt = tokenizer("opt");
-  const Tokenizer& gpt2 = tokenizer("gpt2");
+  const Tokenizer& opt = sea::test::shared_tokenizer("opt");
+  const Tokenizer& gpt2 = sea::test::shared_tokenizer("gpt2");
   EXPECT_NE(opt.fingerprint(), gpt2.fingerprint());
   TempDir tmp;
   const std::string path = tmp / "text.txt";
@@ -673,7 +638,7 @@ TEST(LoadTokenStream, TextAndTokenizerAreInTheKey) {
 }
 
 TEST(LoadTokenStream, WithoutCacheAndMissingFile) {
-  const Tokenizer& opt = tokenizer("opt");
+  const Tokenizer& opt = sea::test::shared_tokenizer("opt");
   TempDir tmp;
   write_file(tmp / "a.txt", "a b c\n\nd\n");
   EXPECT_EQ(load_token_stream(tmp / "a.txt", opt, TokenCache("")), uncached_ids("a b c\n\nd\n", opt));
@@ -685,7 +650,7 @@ TEST(LoadTokenStream, WithoutCacheAndMissingFile) {
 
 // More than 50,000 rows: two chunks, tokenized separately (no "\n\n" between them).
 TEST(LoadTokenStream, TokenizesChunkByChunk) {
-  const Tokenizer& opt = tokenizer("opt");
+  const Tokenizer& opt = sea::test::shared_tokenizer("opt");
   TempDir tmp;
   std::string text;
   for (int i = 0; i < 50003; ++i) text += i % 3 ? "w\n" : " \n";

@@ -14,7 +14,7 @@
 #include "sea/data/tokenizer.h"
 #include "sea/data/wikitext.h"
 #include "sea/util/json_config.h"
-#include "test_util.h"
+#include "data_test_util.h"
 
 namespace {
 
@@ -25,14 +25,7 @@ const sea::json& cases() {
   return j;
 }
 
-// (A string_view by value, not a const std::string&: GCC 13's -Wdangling-reference flags a returned
-// reference when a temporary binds to a reference parameter, although the result lives in `cache`.)
-const Tokenizer& tokenizer(std::string_view name) {
-  static std::map<std::string, std::shared_ptr<const Tokenizer>, std::less<>> cache;
-  auto& t = cache[std::string(name)];
-  if (!t) t = sea::data::load_tokenizer(std::string(name), sea::test::data_dir());
-  return *t;
-}
+const Tokenizer& tokenizer(std::string_view name) { return sea::test::shared_tokenizer(name); }
 
 // "" when equal, else a description of the first difference.
 std::string compare_ids(const Tokenizer& tok, const std::vector<int32_t>& ours, const sea::json& expected_json) {

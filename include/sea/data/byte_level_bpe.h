@@ -16,7 +16,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include "sea/data/added_tokens.h"
 #include "sea/data/tokenizer.h"
 
 namespace sea::data {
@@ -33,7 +32,6 @@ class ByteLevelBpeTokenizer final : public Tokenizer {
   ByteLevelBpeTokenizer(TokenizerSpec spec, const std::string& vocab_json, const std::string& merges_txt,
                         const std::string& vocab_where, const std::string& merges_where, uint64_t fingerprint);
 
-  std::vector<int32_t> encode(std::string_view text) const override;
   std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens = false) const override;
   std::optional<int32_t> token_to_id(std::string_view token) const override;
   int64_t vocab_size() const override { return static_cast<int64_t>(id_to_bytes_.size()); }
@@ -43,16 +41,15 @@ class ByteLevelBpeTokenizer final : public Tokenizer {
     int32_t rank;
     int32_t merged_id;
   };
+  void encode_plain(std::string_view text, std::vector<int32_t>& out) const override;
   // Appends the ids of one pre-tokenizer piece.
   void encode_piece(std::string_view piece, std::vector<int32_t>& out) const;
   void bpe(std::string_view piece, std::vector<int32_t>& out) const;
 
-  std::unordered_map<std::string, int32_t> bytes_to_id_;  // token as raw bytes -> id
-  std::vector<std::string> id_to_bytes_;
+  std::vector<std::string> id_to_bytes_;  // token as raw bytes
   std::unordered_map<std::string, int32_t> vocab_key_to_id_;  // token as written in vocab.json -> id
   int32_t byte_id_[256];                                      // the single-byte token of each byte
   std::unordered_map<uint64_t, Merge> merges_;                // (left id << 32 | right id) -> merge
-  AddedTokens added_;
 
   mutable std::mutex cache_mutex_;
   mutable std::unordered_map<std::string, std::vector<int32_t>> cache_;  // piece bytes -> ids

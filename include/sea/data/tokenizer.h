@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sea/data/added_tokens.h"
 #include "sea/util/json_config.h"
 
 namespace sea::data {
@@ -55,9 +56,10 @@ class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
 
-  // Token ids of `text`, without template tokens. Special-token strings inside the text become their ids.
+  // Token ids of `text`, without template tokens. Special-token strings inside the text become their ids
+  // (split out first, on the raw text); the plain text between them goes to the model (encode_plain).
   // Throws sea::Error for text that is not valid UTF-8.
-  virtual std::vector<int32_t> encode(std::string_view text) const = 0;
+  std::vector<int32_t> encode(std::string_view text) const;
 
   // The text of `ids` (byte-level BPE round-trips exactly; WordPiece joins word pieces).
   virtual std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens = false) const = 0;
@@ -84,9 +86,18 @@ class Tokenizer {
  protected:
   Tokenizer(TokenizerSpec spec, uint64_t fingerprint) : spec_(std::move(spec)), fingerprint_(fingerprint) {}
 
+  // Appends the ids of a stretch of valid UTF-8 text that holds no special token.
+  virtual void encode_plain(std::string_view text, std::vector<int32_t>& out) const = 0;
+
+  // Looks up the spec's special tokens in the vocabulary (sea::Error naming `vocab_where` if one is missing).
+  // Derived constructors call it once their vocabulary is loaded.
+  void register_special_tokens(const std::string& vocab_where);
+  bool is_special(int32_t id) const { return special_tokens_.is_special(id); }
+
  private:
   TokenizerSpec spec_;
   uint64_t fingerprint_;
+  AddedTokens special_tokens_;
 };
 
 // Builds the tokenizer `name_or_path` names: a preset name, or a path to a spec JSON file. Vocabulary files

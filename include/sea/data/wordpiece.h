@@ -11,7 +11,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include "sea/data/added_tokens.h"
 #include "sea/data/tokenizer.h"
 
 namespace sea::data {
@@ -22,18 +21,17 @@ class WordPieceTokenizer final : public Tokenizer {
   WordPieceTokenizer(TokenizerSpec spec, const std::string& vocab_txt, const std::string& vocab_where,
                      uint64_t fingerprint);
 
-  std::vector<int32_t> encode(std::string_view text) const override;
   // Pieces joined with spaces, "##" continuations glued to the piece before (HF's WordPiece decoder).
   std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens = false) const override;
   std::optional<int32_t> token_to_id(std::string_view token) const override;
   int64_t vocab_size() const override { return static_cast<int64_t>(id_to_token_.size()); }
 
  private:
+  void encode_plain(std::string_view text, std::vector<int32_t>& out) const override;
   void encode_word(std::u32string_view word, std::vector<int32_t>& out) const;
 
   std::unordered_map<std::string, int32_t> token_to_id_;
   std::vector<std::string> id_to_token_;
-  AddedTokens added_;
   int32_t unk_id_ = -1;
 };
 
