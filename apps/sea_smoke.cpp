@@ -3,6 +3,8 @@
 //
 //   sea-smoke --model configs/models/opt-125m.json [--set num_hidden_layers=2] [--seq-len 128] [--batch 2]
 //   sea-smoke --hf-dir /path/to/hf-checkpoint [--save /tmp/out]
+//   sea-smoke --model configs/models/opt-demo.json --method perlin --set attention.k=32
+//   sea-smoke --model configs/models/bert-demo.json --attention configs/methods/reformer.json
 #include <ATen/ATen.h>
 #include <CLI/CLI.hpp>
 
@@ -15,12 +17,14 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"sea-smoke: build a SEA model and run one forward pass"};
-  std::string model_path, hf_dir, save_dir, device = "cpu", log_level = "info";
+  std::string model_path, hf_dir, save_dir, device = "cpu", log_level = "info", method, attention_path;
   std::vector<std::string> overrides;
   int64_t seq_len = 128, batch = 2, seed = 0;
   auto* model_opt = app.add_option("--model", model_path, "model config JSON (configs/models/*.json)");
   auto* hf_opt = app.add_option("--hf-dir", hf_dir, "HF checkpoint directory (config.json + safetensors)");
   model_opt->excludes(hf_opt);
+  auto* method_opt = app.add_option("--method", method, "attention method: none, performer, reformer, perlin");
+  app.add_option("--attention", attention_path, "attention config JSON (configs/methods/*.json)")->excludes(method_opt);
   app.add_option("--set", overrides, "override a config key: key=value (repeatable)");
   app.add_option("--seq-len", seq_len, "tokens per sequence")->check(CLI::PositiveNumber);
   app.add_option("--batch", batch, "sequences per batch")->check(CLI::PositiveNumber);
@@ -34,11 +38,18 @@ int main(int argc, char** argv) {
     sea::init_logging(log_level);
     SEA_CHECK(!model_path.empty() || !hf_dir.empty(), "give --model <config.json> or --hf-dir <checkpoint>");
     at::manual_seed(seed);
+    // The attention section: from --attention or --method, then --set attention.<key>=... refines it.
+    sea::json attention;
+    if (!attention_path.empty()) attention = sea::read_json_file(attention_path);
+    if (!method.empty()) attention = sea::json{{"method", method}};
     sea::models::Model model;
     if (!hf_dir.empty()) {
       SEA_CHECK(overrides.empty(), "--set applies to --model configs only");
-      model = sea::models::load_hf_model(hf_dir);
+      model = sea::models::load_hf_model(
+          hf_dir, attention.is_null() ? sea::attention::AttentionConfig{}
+                                      : sea::attention::AttentionConfig::from_json(attention, "--attention/--method"));
     } else {
+      if (!attention.is_null()) overrides.insert(overrides.begin(), "attention=" + attention.dump());
       model = sea::models::make_model(sea::models::load_model_config(model_path, overrides), model_path);
     }
     const at::Device dev(device);

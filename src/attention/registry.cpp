@@ -5,6 +5,9 @@
 #include <mutex>
 
 #include "sea/attention/dense_attention.h"
+#include "sea/attention/performer_attention.h"
+#include "sea/attention/sea_attention.h"
+#include "sea/attention/lsh_attention.h"
 
 namespace sea::attention {
 namespace {
@@ -21,6 +24,9 @@ AttentionMethod make_dense(JsonReader& options, const LayerShape& shape) {
 std::map<std::string, AttentionFactory>& table() {
   static std::map<std::string, AttentionFactory> methods = {
       {"none", make_dense},
+      {"performer", make_performer_attention},
+      {"perlin", make_sea_attention},
+      {"reformer", make_lsh_attention},
   };
   return methods;
 }
@@ -39,6 +45,7 @@ AttentionConfig AttentionConfig::from_json(const json& section, const std::strin
   c.method = r.get_or<std::string>("method", "none");
   c.options = section;
   c.options.erase("method");
+  c.options.erase("_comment");  // documentation in configs/methods/*.json
   return c;  // the options are checked by the method's factory
 }
 
@@ -65,6 +72,13 @@ AttentionMethod make_attention_method(const AttentionConfig& config, const Layer
   AttentionMethod method = factory(options, shape);
   options.finish();
   return method;
+}
+
+void notify_optimizer_step(torch::nn::Module& root) {
+  if (auto* self = dynamic_cast<AttentionMethodImpl*>(&root)) self->on_optimizer_step();
+  for (const auto& m : root.modules(/*include_self=*/false)) {
+    if (auto method = std::dynamic_pointer_cast<AttentionMethodImpl>(m)) method->on_optimizer_step();
+  }
 }
 
 void register_attention_method(const std::string& name, AttentionFactory factory) {

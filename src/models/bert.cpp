@@ -32,8 +32,9 @@ torch::Tensor BertEmbeddingsImpl::forward(const torch::Tensor& ids, const torch:
   return at::dropout(layer_norm->forward(h), dropout_, is_training());
 }
 
-BertLayerImpl::BertLayerImpl(const BertConfig& c) : config_(c) {
+BertLayerImpl::BertLayerImpl(const BertConfig& c, int64_t layer_index) : config_(c) {
   SelfAttentionOptions a;
+  a.layer_index = layer_index;
   a.hidden_size = c.hidden_size;
   a.num_heads = c.num_attention_heads;
   a.bias = true;
@@ -65,7 +66,7 @@ BertForSequenceClassificationImpl::BertForSequenceClassificationImpl(const BertC
   c.validate("BERT config");
   embeddings = register_module("embeddings", BertEmbeddings(c));
   layers = register_module("layers", torch::nn::ModuleList());
-  for (int64_t i = 0; i < c.num_hidden_layers; ++i) layers->push_back(BertLayer(c));
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) layers->push_back(BertLayer(c, i));
   pooler = register_module("pooler", torch::nn::Linear(c.hidden_size, c.hidden_size));
   classifier = register_module("classifier", torch::nn::Linear(c.hidden_size, c.num_labels));
   init_weights_like_hf(*this, c.initializer_range);

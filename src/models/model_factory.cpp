@@ -38,11 +38,11 @@ namespace {
 // Parameters the checkpoint may lack: the attention method's own (new in a student) and, for BERT, the head.
 LoadPolicy default_policy(const ModelImpl& model, bool head_may_be_missing) {
   LoadPolicy p;
-  for (const auto& param : model.named_parameters(true)) {
-    const auto& name = param.key();
-    const auto pos = name.find(".self_attn.method.");
-    if (pos != std::string::npos) p.allow_missing_prefixes.push_back(name);
-  }
+  auto allow_method_tensor = [&](const std::string& name) {
+    if (name.find(".self_attn.method.") != std::string::npos) p.allow_missing_prefixes.push_back(name);
+  };
+  for (const auto& param : model.named_parameters(true)) allow_method_tensor(param.key());
+  for (const auto& buffer : model.named_buffers(true)) allow_method_tensor(buffer.key());
   if (head_may_be_missing) p.allow_missing_prefixes.push_back("classifier.");
   return p;
 }

@@ -6,8 +6,9 @@
 #include "sea/models/layers_common.h"
 
 namespace sea::models {
-OPTDecoderLayerImpl::OPTDecoderLayerImpl(const OPTConfig& c) : config_(c) {
+OPTDecoderLayerImpl::OPTDecoderLayerImpl(const OPTConfig& c, int64_t layer_index) : config_(c) {
   SelfAttentionOptions a;
+  a.layer_index = layer_index;
   a.hidden_size = c.hidden_size;
   a.num_heads = c.num_attention_heads;
   a.bias = c.enable_bias;
@@ -57,7 +58,7 @@ OPTForCausalLMImpl::OPTForCausalLMImpl(const OPTConfig& c) : config_(c) {
     project_in = register_module("project_in", torch::nn::Linear(torch::nn::LinearOptions(c.word_embed_proj_dim, c.hidden_size).bias(false)));
   }
   layers = register_module("layers", torch::nn::ModuleList());
-  for (int64_t i = 0; i < c.num_hidden_layers; ++i) layers->push_back(OPTDecoderLayer(c));
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) layers->push_back(OPTDecoderLayer(c, i));
   if (c.has_final_layer_norm()) {
     final_layer_norm = register_module(
         "final_layer_norm",

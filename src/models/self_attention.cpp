@@ -21,6 +21,7 @@ SelfAttentionImpl::SelfAttentionImpl(const SelfAttentionOptions& o) : options_(o
   shape.num_heads = o.num_heads;
   shape.head_dim = o.hidden_size / o.num_heads;
   shape.max_positions = o.max_positions;
+  shape.layer_index = o.layer_index;
   shape.causal = o.causal;
   shape.attention_dropout = o.attention_dropout;
   method = register_module("method", attention::make_attention_method(o.attention, shape));

@@ -59,8 +59,14 @@ class AttentionMethodImpl : public torch::nn::Module {
  public:
   virtual AttentionOutputs forward(const AttentionInputs& inputs) = 0;
   virtual std::string name() const = 0;
+  // Called once per optimizer step by the trainer (through notify_optimizer_step); Performer-based methods
+  // count steps here to redraw their random features.
+  virtual void on_optimizer_step() {}
 };
 
 using AttentionMethod = std::shared_ptr<AttentionMethodImpl>;
+
+// Calls on_optimizer_step() of every attention method inside `root` (a model, or a method itself).
+void notify_optimizer_step(torch::nn::Module& root);
 
 }  // namespace sea::attention

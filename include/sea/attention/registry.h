@@ -29,6 +29,7 @@ struct LayerShape {
   int64_t max_positions = 0;  // longest sequence the model accepts
   bool causal = false;
   double attention_dropout = 0.0;  // the model's attention-probability dropout
+  int64_t layer_index = 0;    // position in the layer stack (seeds per-layer random state)
 };
 
 using AttentionFactory = std::function<AttentionMethod(JsonReader& options, const LayerShape& shape)>;

@@ -34,7 +34,8 @@ TORCH_MODULE(BertEmbeddings);
 
 class BertLayerImpl : public torch::nn::Module {
  public:
-  explicit BertLayerImpl(const BertConfig& config);
+  // layer_index: position in the stack (seeds per-layer random state such as Performer projections).
+  BertLayerImpl(const BertConfig& config, int64_t layer_index);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& key_padding_mask,
                         const attention::TeacherSignals& teacher, bool return_artefacts,
                         attention::AttentionOutputs* attention);

@@ -21,7 +21,8 @@ namespace sea::models {
 
 class OPTDecoderLayerImpl : public torch::nn::Module {
  public:
-  explicit OPTDecoderLayerImpl(const OPTConfig& config);
+  // layer_index: position in the stack (seeds per-layer random state such as Performer projections).
+  OPTDecoderLayerImpl(const OPTConfig& config, int64_t layer_index);
   // x: (N, T, E) -> (N, T, E); `attention` receives the method's outputs.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& key_padding_mask,
                         const attention::TeacherSignals& teacher, bool return_artefacts,

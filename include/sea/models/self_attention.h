@@ -19,6 +19,7 @@ struct SelfAttentionOptions {
   bool prescale_q = false;
   bool causal = false;
   int64_t max_positions = 0;
+  int64_t layer_index = 0;  // position in the layer stack
   double attention_dropout = 0.0;
   attention::AttentionConfig attention;
 };

@@ -1,0 +1,231 @@
+// sea_attention.cpp — method `perlin`, SEA (see sea_attention.h).
+#include "sea/attention/sea_attention.h"
+
+#include <ATen/ATen.h>
+#include <torch/nn/modules/activation.h>
+#include <torch/nn/modules/linear.h>
+
+#include <cmath>
+
+#include "sea/attention/attention_mask.h"
+#include "sea/attention/sea_losses.h"
+#include "sea/ops/precision.h"
+#include "sea/ops/sparse_attention.h"
+
+namespace sea::attention {
+
+SeaAttentionOptions SeaAttentionOptions::read(JsonReader& r) {
+  SeaAttentionOptions o;
+  o.k = r.get_or<double>("k", o.k);
+  o.predictor_length = r.get_or<int64_t>("predictor_length", o.predictor_length);
+  o.k_flatten_dim = ops::parse_k_flatten_dim(r.get_or<std::string>("k_flatten_dim", "causal_batch"), r.where());
+  o.k_oversample = r.get_or<double>("k_oversample", o.k_oversample);
+  const std::string output = r.get_or<std::string>("context_output_method", "mix");
+  SEA_CHECK(output == "mix" || output == "norm", r.where(), ": context_output_method must be mix or norm, got '",
+            output, "'");
+  o.norm_output = output == "norm";
+  o.partial_attention_scaler = r.get_or<bool>("partial_attention_scaler", o.partial_attention_scaler);
+  const std::string path = r.get_or<std::string>("path", "auto");
+  SEA_CHECK(path == "auto" || path == "dense" || path == "sparse", r.where(),
+            ": path must be auto, dense or sparse, got '", path, "'");
+  o.path = path == "dense" ? SeaPath::Dense : path == "sparse" ? SeaPath::Sparse : SeaPath::Auto;
+  o.query_chunk = r.get_or<int64_t>("query_chunk", o.query_chunk);
+  o.causal_inner_channels = r.get_or<int64_t>("causal_inner_channels", o.causal_inner_channels);
+  o.performer = PerformerEstimatorOptions::read(r);
+  SEA_CHECK(o.k > 0, r.where(), ": k must be > 0, got ", o.k);
+  SEA_CHECK(o.k_oversample >= 1.0, r.where(), ": k_oversample must be >= 1, got ", o.k_oversample);
+  SEA_CHECK(o.query_chunk > 0, r.where(), ": query_chunk must be > 0, got ", o.query_chunk);
+  SEA_CHECK(o.causal_inner_channels > 0, r.where(), ": causal_inner_channels must be > 0, got ",
+            o.causal_inner_channels);
+  return o;
+}
+
+json SeaAttentionOptions::to_json() const {
+  json j;
+  j["k"] = k;
+  j["predictor_length"] = predictor_length;
+  j["k_flatten_dim"] = ops::to_string(k_flatten_dim);
+  j["k_oversample"] = k_oversample;
+  j["context_output_method"] = norm_output ? "norm" : "mix";
+  j["partial_attention_scaler"] = partial_attention_scaler;
+  j["path"] = path == SeaPath::Dense ? "dense" : path == SeaPath::Sparse ? "sparse" : "auto";
+  j["query_chunk"] = query_chunk;
+  j["causal_inner_channels"] = causal_inner_channels;
+  performer.write(j);
+  return j;
+}
+
+SeaAttentionImpl::SeaAttentionImpl(const SeaAttentionOptions& o, const LayerShape& shape) : options_(o), shape_(shape) {
+  const int64_t H = shape.num_heads, D = shape.head_dim, K = o.predictor_length;
+  const int64_t width_div = shape.causal ? 4 : 2;
+  SEA_CHECK(K > 0 && K % width_div == 0, "perlin: predictor_length must be a positive multiple of ", width_div,
+            " for ", shape.causal ? "causal" : "bidirectional", " layers, got ", K);
+  SEA_CHECK(o.k_flatten_dim == ops::KFlattenDim::CausalBatch || o.k_flatten_dim == ops::KFlattenDim::Query ||
+                !shape.causal,
+            "perlin: k_flatten_dim '", ops::to_string(o.k_flatten_dim),
+            "' lets later rows take budget from earlier ones, which breaks causality; use causal_batch or query "
+            "for causal layers");
+  split_channels_ = shape.causal ? o.causal_inner_channels : 4;
+  split_width_ = K / width_div;
+
+  performer = register_module("performer", PerformerEstimator(o.performer, D, shape.layer_index));
+  if (shape.causal) {
+    SEA_CHECK(shape.max_positions > 0, "perlin: causal layers need max_positions for the positional table");
+    v_eye_learned_causal = register_parameter("v_eye_learned_causal", at::randn({1, 1, shape.max_positions, D}));
+  }
+  attention_predictor_enc = register_module(
+      "attention_predictor_enc",
+      torch::nn::Sequential(torch::nn::Linear(3 * D, 2 * D), torch::nn::LayerNorm(torch::nn::LayerNormOptions({2 * D})),
+                            torch::nn::GELU()));
+  attention_predictor_dec_row = register_module(
+      "attention_predictor_dec_row", torch::nn::Sequential(torch::nn::Linear(2 * D, split_channels_ * split_width_)));
+  attention_predictor_dec_scaler =
+      register_module("attention_predictor_dec_scaler", torch::nn::Sequential(torch::nn::Linear(2 * D, 2)));
+  if (shape.causal) {
+    causal_decoder = register_module("attention_predictor_cnn", CausalMaskDecoder(H, split_channels_, K));
+  } else {
+    bidirectional_decoder = register_module("attention_predictor_cnn", BidirectionalMaskDecoder(H, split_channels_, K));
+  }
+  if (o.norm_output) {
+    norm_partial = register_module("norm_partial", torch::nn::LayerNorm(torch::nn::LayerNormOptions({H * D})));
+  }
+}
+
+void SeaAttentionImpl::set_k(double k) {
+  SEA_CHECK(k > 0, "perlin: k must be > 0, got ", k);
+  options_.k = k;
+}
+
+namespace {
+// The stretched identity of a bidirectional layer: (N, 1, T, D), row of rank r among L valid tokens is
+// max(0, 1 − |r/(L−1)·(D−1) − j|) (bilinear grid-sample of eye(D)); zero at padded rows.
+at::Tensor stretched_identity(const ops::KeyLayout& layout, int64_t D, const at::TensorOptions& options) {
+  const int64_t N = layout.key_rank.size(0), T = layout.key_rank.size(1);
+  at::Tensor r = layout.key_rank.to(at::kFloat).clamp_min(0);
+  at::Tensor L = layout.row_len.to(at::kFloat);
+  at::Tensor y = at::where(L > 1, r / (L - 1).clamp_min(1), at::zeros_like(r));  // (N, T) in [0, 1]
+  at::Tensor j = at::arange(D, options.dtype(at::kFloat));
+  at::Tensor table = at::relu(1.0 - (y.unsqueeze(-1) * (D - 1) - j).abs());       // (N, T, D)
+  table = table * layout.key_valid.to(at::kFloat).unsqueeze(-1);
+  return table.view({N, 1, T, D}).to(options.dtype());
+}
+}  // namespace
+
+AttentionOutputs SeaAttentionImpl::forward(const AttentionInputs& in) {
+  check_qkv(in.q, in.k, in.v, in.key_padding_mask, "perlin");
+  SEA_CHECK(in.causal == shape_.causal, "perlin: this layer was built ", shape_.causal ? "causal" : "bidirectional",
+            " but called with causal = ", in.causal);
+  const int64_t N = in.q.size(0), H = in.q.size(1), T = in.q.size(2), D = in.q.size(3);
+  SEA_CHECK(H == shape_.num_heads && D == shape_.head_dim, "perlin: expected ", shape_.num_heads, " heads of dim ",
+            shape_.head_dim, ", got q ", in.q.sizes());
+  const auto dtype = in.q.scalar_type();
+  ops::KeyLayout layout = ops::make_key_layout(in.key_padding_mask, in.causal, N, T, in.q.options());
+  at::Tensor row_valid = (layout.row_len > 0);                      // (N, T)
+  at::Tensor row_valid_f = row_valid.to(dtype).view({N, 1, T, 1});  // zeroes padded query rows
+
+  // 1. V_cat = [V_I ; V], padded rows zero.
+  at::Tensor v = in.key_padding_mask.defined() ? in.v * row_valid_f : in.v;
+  at::Tensor v_identity;
+  if (in.causal) {
+    SEA_CHECK(T <= v_eye_learned_causal.size(2), "perlin: sequence length ", T, " exceeds the positional table (",
+              v_eye_learned_causal.size(2), " rows = max_positions)");
+    v_identity = v_eye_learned_causal.slice(2, 0, T).to(dtype).expand({N, H, T, D});
+  } else {
+    v_identity = stretched_identity(layout, D, in.v.options()).expand({N, H, T, D});
+  }
+  at::Tensor v_cat = at::cat({v_identity, v}, -1);
+  if (in.key_padding_mask.defined()) v_cat = v_cat * row_valid_f;
+
+  // 2. Performer estimate (fp32). The softmax kernel assumes scores q·k/√D (see performer_attention.cpp).
+  at::Tensor q_feat = in.q;
+  if (!in.causal) q_feat = in.q * (in.scale * std::sqrt(static_cast<double>(D)));
+  const auto kernel = in.causal ? ops::FeatureKernel::Relu : ops::FeatureKernel::Softmax;
+  at::Tensor c_perf = performer->forward(q_feat, in.k, v_cat, kernel, in.causal, in.key_padding_mask).to(dtype);
+
+  // 3. Encoder, row decoder with channel split, CNN decoder, softmax over K; scalers.
+  at::Tensor z = attention_predictor_enc->forward(at::cat({c_perf, v}, -1));  // (N, H, T, 2D)
+  at::Tensor rows = attention_predictor_dec_row->forward(z)                    // (N, H, T, c_h·W)
+                        .view({N, H, T, split_channels_, split_width_})
+                        .permute({0, 1, 3, 2, 4})
+                        .reshape({N, H * split_channels_, T, split_width_});
+  at::Tensor logits = in.causal ? causal_decoder->forward(rows)
+                                : bidirectional_decoder->forward(rows, in.key_padding_mask.defined() ? row_valid : at::Tensor());
+  const auto ct = ops::compute_type(in.q);
+  at::Tensor estimate = at::softmax(logits.to(ct), -1) * row_valid.view({N, 1, T, 1});  // (N, H, T, K)
+  at::Tensor scales = at::sigmoid(attention_predictor_dec_scaler->forward(z).to(ct));  // (N, H, T, 2)
+  at::Tensor s_prob = scales.select(-1, 0), s_mix = scales.select(-1, 1).unsqueeze(-1);
+
+  // 4. Mask: grouped top-k in the compressed space.
+  at::Tensor kept_cells;
+  {
+    at::NoGradGuard no_grad;
+    kept_cells = ops::grouped_topk_mask(estimate.detach(), layout, options_.k, options_.k_oversample,
+                                        options_.k_flatten_dim);
+  }
+
+  // 5. Sparse attention, dense-emulated or sparse.
+  bool dense = options_.path == SeaPath::Dense ||
+               (options_.path == SeaPath::Auto && (is_training() || in.teacher.any()));
+  SEA_CHECK(dense || !in.teacher.any(), "perlin: teacher signals need the dense path (path 'dense' or 'auto')");
+  at::Tensor row_scale = options_.partial_attention_scaler ? s_prob : at::Tensor();
+  ops::SparseAttentionResult attn;
+  at::Tensor student_scores;
+  if (dense) {
+    at::Tensor key_mask = ops::dense_key_mask(kept_cells, layout, options_.k, options_.k_oversample);
+    attn = ops::masked_dense_attention(in.q, in.k, in.v, key_mask, in.scale, row_scale, in.return_artefacts);
+  } else {
+    ops::SparseAttentionOptions so;
+    so.scale = in.scale, so.k = options_.k, so.k_oversample = options_.k_oversample;
+    so.query_chunk = options_.query_chunk, so.want_probs = in.return_artefacts;
+    attn = ops::sparse_attention(in.q, in.k, in.v, kept_cells, layout, row_scale, so);
+  }
+
+  // 6. Mix with the average context.
+  at::Tensor c_avg;
+  if (in.causal) {
+    at::Tensor count = layout.row_len.to(ct).clamp_min(1).view({N, 1, T, 1});
+    c_avg = (v.to(ct).cumsum(2) / count).to(dtype);  // running mean over visible keys
+  } else {
+    // Importance of each key: the mean of Â over valid query rows, spread over the keys.
+    at::Tensor n_rows = row_valid.sum(1).to(ct).clamp_min(1).view({N, 1, 1, 1});
+    at::Tensor importance = estimate.sum(2, /*keepdim=*/true) / n_rows;             // (N, H, 1, K)
+    at::Tensor weight = ops::decompress(importance, layout, 0.0);                   // (N, H, 1, T)
+    c_avg = at::matmul(weight, v.to(ct)).to(dtype);                              // (N, H, 1, D)
+  }
+  at::Tensor context = (s_mix * attn.context.to(ct) + (1 - s_mix) * c_avg.to(ct)).to(dtype);
+  if (options_.norm_output) {
+    at::Tensor merged = context.transpose(1, 2).reshape({N, T, H * D});
+    merged = norm_partial->forward(merged) + merged;
+    context = merged.view({N, T, H, D}).transpose(1, 2);
+  }
+  if (in.key_padding_mask.defined()) context = context * row_valid_f;
+
+  AttentionOutputs out;
+  out.context = context;
+  // 7. Per-layer distillation loss.
+  if (in.teacher.any()) {
+    student_scores = at::matmul(in.q.to(ct), in.k.to(ct).transpose(-1, -2)) * in.scale;
+    out.loss = sea_layer_loss(logits, student_scores, context, layout, in.teacher).total;
+  }
+  if (in.return_artefacts) {
+    out.artefacts.estimated_attention = estimate;
+    out.artefacts.sparse_mask = kept_cells;
+    out.artefacts.sparse_probs = attn.probs;
+  }
+  return out;
+}
+
+AttentionMethod make_sea_attention(JsonReader& options, const LayerShape& shape) {
+  return std::make_shared<SeaAttentionImpl>(SeaAttentionOptions::read(options), shape);
+}
+
+int64_t set_sea_k(torch::nn::Module& root, double k) {
+  int64_t changed = 0;
+  if (auto* self = dynamic_cast<SeaAttentionImpl*>(&root)) self->set_k(k), ++changed;
+  for (const auto& m : root.modules(/*include_self=*/false)) {
+    if (auto sea = std::dynamic_pointer_cast<SeaAttentionImpl>(m)) sea->set_k(k), ++changed;
+  }
+  return changed;
+}
+
+}  // namespace sea::attention
