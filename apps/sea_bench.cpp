@@ -73,9 +73,10 @@ Measurement measure(const sea::json& method_cfg, int64_t T, int64_t heads, int64
   double base_rss = max_rss_mb();
 #if SEA_BENCH_CUDA_STATS
   int64_t base_bytes = 0;
+  const c10::DeviceIndex index = device.has_index() ? device.index() : 0;
   if (device.is_cuda()) {
-    c10::cuda::CUDACachingAllocator::resetPeakStats(device.index());
-    base_bytes = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index()).allocated_bytes[0].current;
+    c10::cuda::CUDACachingAllocator::resetPeakStats(index);
+    base_bytes = c10::cuda::CUDACachingAllocator::getDeviceStats(index).allocated_bytes[0].current;
   }
 #endif
   std::vector<double> times;
@@ -91,7 +92,7 @@ Measurement measure(const sea::json& method_cfg, int64_t T, int64_t heads, int64
   m.mem_mb = max_rss_mb() - base_rss;
 #if SEA_BENCH_CUDA_STATS
   if (device.is_cuda()) {
-    auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
+    auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(index);
     m.mem_mb = (stats.allocated_bytes[0].peak - base_bytes) / (1024.0 * 1024.0);
   }
 #endif

@@ -179,8 +179,9 @@ INSTANTIATE_TEST_SUITE_P(Shapes, LshManyBucketsTest,
 // Replacing q_j usually moves token j to another bucket. With the reference's global chunking (chunks of
 // bucket_size over the whole sorted sequence) that shifts by one the sorted position of every token in the
 // buckets between j's old and new bucket, earlier tokens included, so chunk boundaries move and an earlier
-// token i sees a different set of keys: its output changes and this test would fail. With per-bucket chunks a
-// token's chunk depends only on the earlier tokens of its own bucket.
+// token i sees a different set of keys: its output changes and this test fails (checked: with global chunks
+// substituted into lsh_attention.cpp, outputs before j moved by up to 0.2). With per-bucket chunks a token's chunk
+// depends only on the earlier tokens of its own bucket, and the outputs before j are bitwise unchanged here.
 TEST(LshAttention, CausalityCanaryWithManyBuckets) {
   for (const auto& device : sea::test::test_devices()) {
     for (int64_t T : {97, 300}) {
@@ -348,34 +349,4 @@ TEST(LshAttention, OptionsAndInputErrors) {
             }).find("same shape"),
             std::string::npos);
   EXPECT_THROW(LshAttentionImpl({0, 8, 0.0}), sea::Error);
-}
-
-#include <ATen/Parallel.h>
-#include <iostream>
-// TEMPORARY DIAGNOSTIC
-TEST(LshDiag, Canary) {
-  std::cout << at::get_parallel_info() << std::endl;
-  for (int threads : {0, 1}) {
-    if (threads) at::set_num_threads(threads);
-    at::manual_seed(67280421310721ULL);
-    const int64_t N = 2, H = 3, D = 8, T = 97, j = 24;
-    at::Tensor q = at::randn({N, H, T, D}), k = at::randn({N, H, T, D}), v = at::randn({N, H, T, D});
-    LshAttentionImpl attn({8, 4, 0.0});
-    at::Tensor before = seeded_forward(attn, inputs(q, k, v, true));
-    at::Tensor qn = at::randn({N, H, D}) * 3;
-    std::cout << "q checksum " << q.sum().item<double>() << std::endl;
-    for (int mode : {0, 1, 2}) {
-      at::Tensor q2 = q.clone(), v2 = v.clone();
-      if (mode != 1) q2.select(2, j).copy_(qn);
-      if (mode != 0) v2.select(2, j).add_(5.0);
-      at::Tensor after = seeded_forward(attn, inputs(q2, k, v2, true));
-      at::Tensor d = (after.slice(2, 0, j) - before.slice(2, 0, j)).abs();
-      auto [mx, idx] = d.reshape({-1}).max(0);
-      int64_t f = idx.item<int64_t>();
-      std::cout << "threads " << at::get_num_threads() << " mode " << mode << " maxdiff " << mx.item<double>()
-                << " at n,h,t,d = " << f / (H * j * D) << "," << (f / (j * D)) % H << "," << (f / D) % j << "," << f % D
-                << " nonzero count " << (d > 0).sum().item<int64_t>() << std::endl;
-      if (mx.item<double>() > 0) std::cout << "before " << before[f / (H * j * D)][(f / (j * D)) % H][(f / D) % j] << " after " << after[f / (H * j * D)][(f / (j * D)) % H][(f / D) % j] << std::endl;
-    }
-  }
 }
