@@ -3,8 +3,6 @@
 
 #include <ATen/ATen.h>
 
-#include <cmath>
-
 #include "sea/attention/attention_mask.h"
 
 namespace sea::attention {
@@ -15,20 +13,9 @@ PerformerAttentionImpl::PerformerAttentionImpl(const PerformerEstimatorOptions& 
 
 AttentionOutputs PerformerAttentionImpl::forward(const AttentionInputs& in) {
   check_qkv(in.q, in.k, in.v, in.key_padding_mask, "performer");
-  // The feature maps assume scores q·k/√D: undo a scale other than D^-1/2 on q (OPT passes q pre-scaled
-  // and scale = 1, BERT raw q and scale = D^-1/2; both give the same function of the raw q).
-  const double D = static_cast<double>(in.q.size(3));
-  at::Tensor q = in.q;
-  const double rescale = in.scale * std::sqrt(D);
-  if (std::abs(rescale - 1.0) > 1e-12 && !in.causal) q = q * rescale;
-  // Causal layers use the ReLU kernel on q exactly as the model passes it (the reference's OPT behaviour).
-  at::Tensor v = in.v;
-  if (in.key_padding_mask.defined()) {
-    v = v.masked_fill(~in.key_padding_mask.view({v.size(0), 1, v.size(2), 1}), 0.0);
-  }
-  const auto kernel = in.causal ? ops::FeatureKernel::Relu : ops::FeatureKernel::Softmax;
+  // Padded keys drop out inside the estimator (their features are zeroed), so v needs no masking here.
   AttentionOutputs out;
-  out.context = performer->forward(q, in.k, v, kernel, in.causal, in.key_padding_mask).to(in.q.scalar_type());
+  out.context = performer->forward(in.q, in.k, in.v, in.scale, in.causal, in.key_padding_mask).to(in.q.scalar_type());
   return out;
 }
 

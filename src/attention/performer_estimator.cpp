@@ -3,6 +3,8 @@
 
 #include <ATen/ATen.h>
 
+#include <cmath>
+
 #include "sea/data/seeded_shuffle.h"
 
 namespace sea::attention {
@@ -56,9 +58,16 @@ void PerformerEstimatorImpl::optimizer_step() {
   if (steps_since_redraw.item<int64_t>() >= options_.redraw_interval) redraw();
 }
 
-at::Tensor PerformerEstimatorImpl::forward(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                                           ops::FeatureKernel kernel, bool causal, const at::Tensor& key_valid) const {
-  return ops::performer_attention(q, k, v, projection_matrix, kernel, causal, key_valid, options_.chunk_size);
+at::Tensor PerformerEstimatorImpl::forward(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
+                                           bool causal, const at::Tensor& key_valid) const {
+  if (causal) {
+    return ops::performer_attention(q, k, v, projection_matrix, ops::FeatureKernel::Relu, true, key_valid,
+                                    options_.chunk_size);
+  }
+  const double rescale = scale * std::sqrt(static_cast<double>(q.size(3)));
+  const at::Tensor q_raw = std::abs(rescale - 1.0) > 1e-12 ? q * rescale : q;
+  return ops::performer_attention(q_raw, k, v, projection_matrix, ops::FeatureKernel::Softmax, false, key_valid,
+                                  options_.chunk_size);
 }
 
 }  // namespace sea::attention

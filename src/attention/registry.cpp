@@ -75,10 +75,7 @@ AttentionMethod make_attention_method(const AttentionConfig& config, const Layer
 }
 
 void notify_optimizer_step(torch::nn::Module& root) {
-  if (auto* self = dynamic_cast<AttentionMethodImpl*>(&root)) self->on_optimizer_step();
-  for (const auto& m : root.modules(/*include_self=*/false)) {
-    if (auto method = std::dynamic_pointer_cast<AttentionMethodImpl>(m)) method->on_optimizer_step();
-  }
+  for_each_attention_method<AttentionMethodImpl>(root, [](AttentionMethodImpl& m) { m.on_optimizer_step(); });
 }
 
 void register_attention_method(const std::string& name, AttentionFactory factory) {

@@ -5,8 +5,6 @@
 #include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/linear.h>
 
-#include <cmath>
-
 #include "sea/attention/attention_mask.h"
 #include "sea/attention/sea_losses.h"
 #include "sea/ops/precision.h"
@@ -136,11 +134,8 @@ AttentionOutputs SeaAttentionImpl::forward(const AttentionInputs& in) {
   at::Tensor v_cat = at::cat({v_identity, v}, -1);
   if (in.key_padding_mask.defined()) v_cat = v_cat * row_valid_f;
 
-  // 2. Performer estimate (fp32). The softmax kernel assumes scores q·k/√D (see performer_attention.cpp).
-  at::Tensor q_feat = in.q;
-  if (!in.causal) q_feat = in.q * (in.scale * std::sqrt(static_cast<double>(D)));
-  const auto kernel = in.causal ? ops::FeatureKernel::Relu : ops::FeatureKernel::Softmax;
-  at::Tensor c_perf = performer->forward(q_feat, in.k, v_cat, kernel, in.causal, in.key_padding_mask).to(dtype);
+  // 2. Performer estimate (fp32).
+  at::Tensor c_perf = performer->forward(in.q, in.k, v_cat, in.scale, in.causal, in.key_padding_mask).to(dtype);
 
   // 3. Encoder, row decoder with channel split, CNN decoder, softmax over K; scalers.
   at::Tensor z = attention_predictor_enc->forward(at::cat({c_perf, v}, -1));  // (N, H, T, 2D)
@@ -169,9 +164,10 @@ AttentionOutputs SeaAttentionImpl::forward(const AttentionInputs& in) {
   SEA_CHECK(dense || !in.teacher.any(), "perlin: teacher signals need the dense path (path 'dense' or 'auto')");
   at::Tensor row_scale = options_.partial_attention_scaler ? s_prob : at::Tensor();
   ops::SparseAttentionResult attn;
-  at::Tensor student_scores;
+  ops::DenseCells cells;  // the T×T cell map, dense path only (shared by the mask and the loss)
   if (dense) {
-    at::Tensor key_mask = ops::dense_key_mask(kept_cells, layout, options_.k, options_.k_oversample);
+    cells = ops::dense_cells(layout, options_.predictor_length);
+    at::Tensor key_mask = ops::dense_key_mask(kept_cells, cells, layout, options_.k, options_.k_oversample);
     attn = ops::masked_dense_attention(in.q, in.k, in.v, key_mask, in.scale, row_scale, in.return_artefacts);
   } else {
     ops::SparseAttentionOptions so;
@@ -203,10 +199,7 @@ AttentionOutputs SeaAttentionImpl::forward(const AttentionInputs& in) {
   AttentionOutputs out;
   out.context = context;
   // 7. Per-layer distillation loss.
-  if (in.teacher.any()) {
-    student_scores = at::matmul(in.q.to(ct), in.k.to(ct).transpose(-1, -2)) * in.scale;
-    out.loss = sea_layer_loss(logits, student_scores, context, layout, in.teacher).total;
-  }
+  if (in.teacher.any()) out.loss = sea_layer_loss(logits, attn.scores, context, layout, cells, in.teacher).total;
   if (in.return_artefacts) {
     out.artefacts.estimated_attention = estimate;
     out.artefacts.sparse_mask = kept_cells;
@@ -220,12 +213,7 @@ AttentionMethod make_sea_attention(JsonReader& options, const LayerShape& shape)
 }
 
 int64_t set_sea_k(torch::nn::Module& root, double k) {
-  int64_t changed = 0;
-  if (auto* self = dynamic_cast<SeaAttentionImpl*>(&root)) self->set_k(k), ++changed;
-  for (const auto& m : root.modules(/*include_self=*/false)) {
-    if (auto sea = std::dynamic_pointer_cast<SeaAttentionImpl>(m)) sea->set_k(k), ++changed;
-  }
-  return changed;
+  return for_each_attention_method<SeaAttentionImpl>(root, [k](SeaAttentionImpl& m) { m.set_k(k); });
 }
 
 }  // namespace sea::attention

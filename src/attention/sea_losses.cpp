@@ -19,10 +19,9 @@ at::Tensor kl(const at::Tensor& p, const at::Tensor& log_q, double rows) {
 }  // namespace
 
 SeaLossTerms sea_layer_loss(const at::Tensor& estimate_logits, const at::Tensor& student_scores,
-                            const at::Tensor& context, const ops::KeyLayout& layout, const TeacherSignals& teacher) {
+                            const at::Tensor& context, const ops::KeyLayout& layout, const ops::DenseCells& cells,
+                            const TeacherSignals& teacher) {
   const int64_t N = student_scores.size(0), H = student_scores.size(1), T = student_scores.size(2);
-  const int64_t K = estimate_logits.size(3);
-  ops::DenseCells cells = ops::dense_cells(layout, K);
   at::Tensor row_has_key = cells.visible.any(-1, /*keepdim=*/true);  // (N, 1, T, 1)
   const double rows = layout.causal ? static_cast<double>(N * H * T)
                                     : std::max<double>(1.0, layout.key_valid.sum().item<double>());
@@ -41,7 +40,8 @@ SeaLossTerms sea_layer_loss(const at::Tensor& estimate_logits, const at::Tensor&
               student_scores.sizes(), ", got ", t_scores.sizes());
     at::Tensor target = masked_softmax(t_scores.detach().nan_to_num(0.0, kFpMin, kFpMin), nullptr);
     at::Tensor log_estimate;
-    at::Tensor estimate = masked_softmax(ops::decompress(ops::to_compute(estimate_logits), layout, kFpMin), &log_estimate);
+    at::Tensor spread_logits = ops::spread_cells(ops::to_compute(estimate_logits), cells, kFpMin);
+    at::Tensor estimate = masked_softmax(spread_logits, &log_estimate);
     out.approx = 0.1 * kl(target, log_estimate, rows) + at::mse_loss(estimate, target);
     out.prob = 0.1 * kl(target, log_student, rows) + at::mse_loss(student, target);
   }

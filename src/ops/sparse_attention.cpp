@@ -15,13 +15,14 @@ SparseAttentionResult masked_dense_attention(const at::Tensor& q, const at::Tens
                                              bool want_probs) {
   const auto ct = compute_type(q);
   at::Tensor scores = at::matmul(q.to(ct), k.to(ct).transpose(-1, -2)) * scale;  // (N, H, T, T)
-  scores = scores.masked_fill(~key_mask, -std::numeric_limits<float>::infinity());
+  at::Tensor masked = scores.masked_fill(~key_mask, -std::numeric_limits<float>::infinity());
   at::Tensor has_key = key_mask.any(-1, /*keepdim=*/true);
-  at::Tensor probs = at::softmax(scores.masked_fill(~has_key, 0.0), -1).masked_fill(~key_mask, 0.0);
+  at::Tensor probs = at::softmax(masked.masked_fill(~has_key, 0.0), -1).masked_fill(~key_mask, 0.0);
   if (row_scale.defined()) probs = probs * row_scale.to(ct).unsqueeze(-1);
   SparseAttentionResult out;
   out.context = at::matmul(probs, v.to(ct)).to(v.scalar_type());
   if (want_probs) out.probs = probs;
+  out.scores = scores;
   return out;
 }
 
@@ -61,9 +62,10 @@ SparseAttentionResult sparse_attention(const at::Tensor& q, const at::Tensor& k,
       rank = rank.index({idx}), en = en.index({idx}), eh = eh.index({idx}), et = et.index({idx});
     }
     at::Tensor key = layout.rank_to_key.index({en, rank});
-    at::Tensor row = (en * H + eh) * T + et;  // global (n, h, t)
-    at::Tensor col = (en * H + eh) * T + key;
-    at::Tensor local = row - (en * H + eh) * T - t0 + (en * H + eh) * tc;  // (n, h, row in chunk)
+    at::Tensor nh = en * H + eh;
+    at::Tensor row = nh * T + et;           // query row in (N·H·T)
+    at::Tensor col = nh * T + key;          // key row in (N·H·T)
+    at::Tensor local = nh * tc + (et - t0);  // (n, h, row in chunk)
 
     at::Tensor s = (qf.index_select(0, row).to(ct) * kf.index_select(0, col).to(ct)).sum(-1) * o.scale;
     at::Tensor mx = at::full({G}, -std::numeric_limits<float>::infinity(), s.options())

@@ -3,6 +3,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "sea/util/error.h"
@@ -52,6 +53,11 @@ at::Tensor row_budget(const at::Tensor& row_len, double cells_times_k, double k_
   at::Tensor b = at::round(cells_times_k * k_oversample / L.clamp_min(1.0)).clamp(1.0, static_cast<double>(group_size));
   return at::where(row_len > 0, b, at::zeros_like(b)).to(at::kLong);
 }
+
+// Budget of a group whose size does not depend on the row (head, batch): same rounding, same clamp.
+int64_t fixed_budget(double cells, int64_t group_size) {
+  return static_cast<int64_t>(std::clamp(std::nearbyint(cells), 1.0, static_cast<double>(group_size)));
+}
 }  // namespace
 
 at::Tensor grouped_topk_mask(const at::Tensor& estimate, const KeyLayout& layout, double k, double k_oversample,
@@ -79,13 +85,11 @@ at::Tensor grouped_topk_mask(const at::Tensor& estimate, const KeyLayout& layout
       break;
     case KFlattenDim::Head:
       groups = est.reshape({N * H, T * K});
-      budget = at::full({N * H}, std::min<int64_t>(T * K, std::max<int64_t>(1, std::llround(k * K * k_oversample))),
-                        layout.row_len.options());
+      budget = at::full({N * H}, fixed_budget(k * K * k_oversample, T * K), layout.row_len.options());
       break;
     case KFlattenDim::Batch:
       groups = est.reshape({N, H * T * K});
-      budget = at::full({N}, std::min<int64_t>(H * T * K, std::max<int64_t>(1, std::llround(H * k * K * k_oversample))),
-                        layout.row_len.options());
+      budget = at::full({N}, fixed_budget(H * k * K * k_oversample, H * T * K), layout.row_len.options());
       break;
   }
   const int64_t S = groups.size(1);
@@ -122,10 +126,19 @@ DenseCells dense_cells(const KeyLayout& layout, int64_t K) {
   return out;
 }
 
+at::Tensor spread_cells(const at::Tensor& compressed, const DenseCells& cells, double fill) {
+  const int64_t N = compressed.size(0), H = compressed.size(1), T = compressed.size(2);
+  return compressed.gather(3, cells.cell.expand({N, H, T, T})).masked_fill(~cells.visible, fill);
+}
+
 at::Tensor dense_key_mask(const at::Tensor& kept_cells, const KeyLayout& layout, double k, double k_oversample) {
-  const int64_t N = kept_cells.size(0), H = kept_cells.size(1), T = kept_cells.size(2), K = kept_cells.size(3);
-  DenseCells cells = dense_cells(layout, K);
-  at::Tensor mask = kept_cells.gather(3, cells.cell.expand({N, H, T, T})) & cells.visible;
+  return dense_key_mask(kept_cells, dense_cells(layout, kept_cells.size(3)), layout, k, k_oversample);
+}
+
+at::Tensor dense_key_mask(const at::Tensor& kept_cells, const DenseCells& cells, const KeyLayout& layout, double k,
+                          double k_oversample) {
+  const int64_t N = kept_cells.size(0), T = kept_cells.size(2);
+  at::Tensor mask = spread_cells(kept_cells, cells, false);
   if (k_oversample > 1.0) {
     at::Tensor rank = layout.key_rank.view({N, 1, 1, T}).expand({N, 1, T, T});
     at::Tensor len = layout.row_len.view({N, 1, T, 1}).expand({N, 1, T, T});
@@ -137,11 +150,7 @@ at::Tensor dense_key_mask(const at::Tensor& kept_cells, const KeyLayout& layout,
 at::Tensor decompress(const at::Tensor& compressed, const KeyLayout& layout, double fill) {
   const int64_t N = compressed.size(0), H = compressed.size(1), Tq = compressed.size(2), K = compressed.size(3);
   const int64_t T = layout.key_rank.size(1);
-  if (Tq == T) {
-    DenseCells cells = dense_cells(layout, K);
-    at::Tensor out = compressed.gather(3, cells.cell.expand({N, H, T, T}));
-    return out.masked_fill(~cells.visible, fill);
-  }
+  if (Tq == T) return spread_cells(compressed, dense_cells(layout, K), fill);
   SEA_CHECK(Tq == 1 && !layout.causal, "decompress: a (N, H, 1, K) map needs a bidirectional layout");
   at::Tensor L = layout.row_len.amax(1).view({N, 1, 1, 1}).clamp_min(1);  // all valid keys of the sample
   at::Tensor r = layout.key_rank.view({N, 1, 1, T});

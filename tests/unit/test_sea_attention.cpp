@@ -265,7 +265,7 @@ TEST(SeaAttention, LossTermsVanishWhenTheTeacherIsTheStudent) {
     attention::TeacherSignals teacher;
     teacher.scores = [&] { return scores; };
     teacher.context = [&] { return context; };
-    auto terms = attention::sea_layer_loss(logits, scores, context, layout, teacher);
+    auto terms = attention::sea_layer_loss(logits, scores, context, layout, ops::dense_cells(layout, 16), teacher);
     EXPECT_LT(terms.prob.abs().item<double>(), 1e-6);
     EXPECT_LT(terms.context.abs().item<double>(), 1e-12);
     EXPECT_GT(terms.approx.item<double>(), 1e-3) << "a random estimate is far from the teacher";

@@ -66,7 +66,19 @@ class AttentionMethodImpl : public torch::nn::Module {
 
 using AttentionMethod = std::shared_ptr<AttentionMethodImpl>;
 
-// Calls on_optimizer_step() of every attention method inside `root` (a model, or a method itself).
+// Calls f(method) for every attention method of type M inside `root` (a model, or a method itself); returns
+// how many it found.
+template <typename M, typename F>
+int64_t for_each_attention_method(torch::nn::Module& root, F&& f) {
+  int64_t found = 0;
+  if (auto* self = dynamic_cast<M*>(&root)) f(*self), ++found;
+  for (const auto& m : root.modules(/*include_self=*/false)) {
+    if (auto* method = dynamic_cast<M*>(m.get())) f(*method), ++found;
+  }
+  return found;
+}
+
+// Calls on_optimizer_step() of every attention method inside `root`.
 void notify_optimizer_step(torch::nn::Module& root);
 
 }  // namespace sea::attention

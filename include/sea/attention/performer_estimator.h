@@ -33,9 +33,13 @@ class PerformerEstimatorImpl : public torch::nn::Module {
  public:
   PerformerEstimatorImpl(const PerformerEstimatorOptions& options, int64_t head_dim, int64_t layer_index);
 
-  // q, k (N, H, T, D); v (N, H, T, Dv); key_valid (N, T) bool or undefined -> (N, H, T, Dv) fp32.
-  at::Tensor forward(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, ops::FeatureKernel kernel,
-                     bool causal, const at::Tensor& key_valid) const;
+  // q, k (N, H, T, D); v (N, H, T, Dv); key_valid (N, T) bool or undefined -> (N, H, T, Dv) in fp32 (fp64 for
+  // fp64 input). `scale` is the layer's score scale (AttentionInputs::scale). Causal layers use the ReLU
+  // kernel on q as given (the reference's OPT); bidirectional layers use the softmax kernel, which assumes
+  // scores q·k/√D, so a q scaled otherwise is rescaled first (OPT pre-scales q, BERT does not: both give the
+  // same function of the raw q).
+  at::Tensor forward(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale, bool causal,
+                     const at::Tensor& key_valid) const;
 
   // Counts one optimizer step when in training mode; redraws the projection every redraw_interval steps.
   void optimizer_step();

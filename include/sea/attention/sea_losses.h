@@ -21,8 +21,9 @@ struct SeaLossTerms {
 };
 
 // estimate_logits (N, H, T, K); student_scores (N, H, T, T) fp32 = q·kᵀ·scale (unmasked);
-// context (N, H, T, D) = the layer's output before the head merge.
+// context (N, H, T, D) = the layer's output before the head merge; cells = ops::dense_cells(layout, K).
 SeaLossTerms sea_layer_loss(const at::Tensor& estimate_logits, const at::Tensor& student_scores,
-                            const at::Tensor& context, const ops::KeyLayout& layout, const TeacherSignals& teacher);
+                            const at::Tensor& context, const ops::KeyLayout& layout, const ops::DenseCells& cells,
+                            const TeacherSignals& teacher);
 
 }  // namespace sea::attention

@@ -20,6 +20,7 @@ namespace sea::ops {
 struct SparseAttentionResult {
   at::Tensor context;  // (N, H, T, D)
   at::Tensor probs;    // on request: the scaled probabilities (dense: (N, H, T, T); sparse: a COO tensor of that shape)
+  at::Tensor scores;   // dense only: unmasked q·kᵀ·scale (N, H, T, T), at least fp32; SEA's loss reuses them
 };
 
 // key_mask: (N, H, T, T) bool (dense_key_mask); row_scale: (N, H, T) or undefined (= 1).

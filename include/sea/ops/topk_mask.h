@@ -60,8 +60,14 @@ DenseCells dense_cells(const KeyLayout& layout, int64_t K);
 // Ranks kept by the k_oversample thinning: rank, row_len int64 tensors of one shape -> bool of that shape.
 at::Tensor oversample_keep(const at::Tensor& rank, const at::Tensor& row_len, double k, double k_oversample);
 
-// The kept keys in T×T: (N, H, T, T) bool = visible & cell kept & not thinned.
+// The kept keys in T×T: (N, H, T, T) bool = visible & cell kept & not thinned. `cells` = dense_cells(layout, K)
+// when the caller already has them.
+at::Tensor dense_key_mask(const at::Tensor& kept_cells, const DenseCells& cells, const KeyLayout& layout, double k,
+                          double k_oversample);
 at::Tensor dense_key_mask(const at::Tensor& kept_cells, const KeyLayout& layout, double k, double k_oversample);
+
+// A compressed map (N, H, T, K) spread over the keys by `cells`: (N, H, T, T), `fill` where not visible.
+at::Tensor spread_cells(const at::Tensor& compressed, const DenseCells& cells, double fill);
 
 // A compressed map (N, H, Tq, K) spread over the keys with the same mapping: (N, H, Tq, T), `fill` where the
 // key is not visible. Tq is T, or 1 in a bidirectional layer (every valid row sees the same keys; the map
