@@ -1,6 +1,8 @@
 // performer_estimator.cpp — projection buffer, redraws and the FAVOR+ call (see performer_estimator.h).
 #include "sea/attention/performer_estimator.h"
 
+#include "sea/ops/precision.h"
+
 #include <ATen/ATen.h>
 
 #include <cmath>
@@ -60,6 +62,10 @@ void PerformerEstimatorImpl::optimizer_step() {
 
 at::Tensor PerformerEstimatorImpl::forward(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,
                                            bool causal, const at::Tensor& key_valid) const {
+  if (ops::autocast_active(q)) {  // the estimate is computed in fp32 even inside a bf16 autocast region
+    ops::NoAutocast fp32(q.device().type());
+    return forward(q.to(at::kFloat), k.to(at::kFloat), v.to(at::kFloat), scale, causal, key_valid);
+  }
   if (causal) {
     return ops::performer_attention(q, k, v, projection_matrix, ops::FeatureKernel::Relu, true, key_valid,
                                     options_.chunk_size);

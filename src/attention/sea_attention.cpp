@@ -110,6 +110,18 @@ at::Tensor stretched_identity(const ops::KeyLayout& layout, int64_t D, const at:
 }  // namespace
 
 AttentionOutputs SeaAttentionImpl::forward(const AttentionInputs& in) {
+  if (ops::autocast_active(in.q)) {
+    // Inside a mixed-precision region SEA runs in fp32 (the spec forces its estimator, softmaxes, resize and
+    // losses to fp32) and hands back the context in the caller's type.
+    ops::NoAutocast fp32(in.q.device().type());
+    AttentionInputs f = in;
+    f.q = in.q.to(at::kFloat);
+    f.k = in.k.to(at::kFloat);
+    f.v = in.v.to(at::kFloat);
+    AttentionOutputs out = forward(f);
+    out.context = out.context.to(in.q.scalar_type());
+    return out;
+  }
   check_qkv(in.q, in.k, in.v, in.key_padding_mask, "perlin");
   SEA_CHECK(in.causal == shape_.causal, "perlin: this layer was built ", shape_.causal ? "causal" : "bidirectional",
             " but called with causal = ", in.causal);

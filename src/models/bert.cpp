@@ -94,4 +94,15 @@ ModelOutput BertForSequenceClassificationImpl::forward(const ModelInputs& in, co
   return out;
 }
 
+SelfAttentionImpl& BertForSequenceClassificationImpl::self_attention(int64_t layer) {
+  SEA_CHECK(layer >= 0 && layer < config_.num_hidden_layers, "BERT: layer ", layer, " out of range [0, ",
+            config_.num_hidden_layers, ")");
+  return *layers[layer]->as<BertLayerImpl>()->self_attn;
+}
+
+torch::Tensor BertForSequenceClassificationImpl::self_attention_input(int64_t /*layer*/,
+                                                                       const torch::Tensor& layer_input) {
+  return layer_input;  // post-LN: the block reads the layer's input directly
+}
+
 }  // namespace sea::models

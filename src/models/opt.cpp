@@ -107,4 +107,15 @@ ModelOutput OPTForCausalLMImpl::forward(const ModelInputs& in, const ForwardOpti
   return out;
 }
 
+SelfAttentionImpl& OPTForCausalLMImpl::self_attention(int64_t layer) {
+  SEA_CHECK(layer >= 0 && layer < config_.num_hidden_layers, "OPT: layer ", layer, " out of range [0, ",
+            config_.num_hidden_layers, ")");
+  return *layers[layer]->as<OPTDecoderLayerImpl>()->self_attn;
+}
+
+torch::Tensor OPTForCausalLMImpl::self_attention_input(int64_t layer, const torch::Tensor& layer_input) {
+  auto* l = layers[layer]->as<OPTDecoderLayerImpl>();
+  return config_.do_layer_norm_before ? l->self_attn_layer_norm->forward(layer_input) : layer_input;
+}
+
 }  // namespace sea::models

@@ -1,6 +1,9 @@
 // self_attention.cpp — projections + attention method (see self_attention.h).
 #include "sea/models/self_attention.h"
 
+#include <ATen/ATen.h>
+#include <torch/utils.h>
+
 #include <cmath>
 
 namespace sea::models {
@@ -27,8 +30,7 @@ SelfAttentionImpl::SelfAttentionImpl(const SelfAttentionOptions& o) : options_(o
   method = register_module("method", attention::make_attention_method(o.attention, shape));
 }
 
-SelfAttentionResult SelfAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& key_padding_mask,
-                                               const attention::TeacherSignals& teacher, bool return_artefacts) {
+attention::AttentionInputs SelfAttentionImpl::project(const torch::Tensor& x, const torch::Tensor& key_padding_mask) {
   const int64_t N = x.size(0), T = x.size(1), H = options_.num_heads, D = options_.hidden_size / H;
   const double head_scale = 1.0 / std::sqrt(static_cast<double>(D));
   auto heads = [&](const torch::Tensor& t) { return t.view({N, T, H, D}).transpose(1, 2); };  // (N, H, T, D)
@@ -42,13 +44,30 @@ SelfAttentionResult SelfAttentionImpl::forward(const torch::Tensor& x, const tor
   in.scale = options_.prescale_q ? 1.0 : head_scale;
   in.causal = options_.causal;
   in.key_padding_mask = key_padding_mask;
+  return in;
+}
+
+SelfAttentionResult SelfAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& key_padding_mask,
+                                               const attention::TeacherSignals& teacher, bool return_artefacts) {
+  const int64_t N = x.size(0), T = x.size(1);
+  attention::AttentionInputs in = project(x, key_padding_mask);
   in.teacher = teacher;
   in.return_artefacts = return_artefacts;
 
   SelfAttentionResult out;
   out.attention = method->forward(in);
-  torch::Tensor merged = out.attention.context.transpose(1, 2).reshape({N, T, H * D});  // (N, T, E)
+  torch::Tensor merged = out.attention.context.transpose(1, 2).reshape({N, T, options_.hidden_size});  // (N, T, E)
   out.hidden = out_proj->forward(merged);
+  return out;
+}
+
+DenseTeacherSignals SelfAttentionImpl::teacher_signals(const torch::Tensor& x, const torch::Tensor& key_padding_mask,
+                                                       bool want_scores, bool want_context) {
+  torch::NoGradGuard no_grad;
+  attention::AttentionInputs in = project(x, key_padding_mask);
+  DenseTeacherSignals out;
+  if (want_scores) out.scores = at::matmul(in.q, in.k.transpose(-1, -2)).to(at::kFloat) * in.scale;
+  if (want_context) out.context = method->forward(in).context;
   return out;
 }
 

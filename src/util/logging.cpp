@@ -30,6 +30,7 @@ void init_logging(const std::string& level, const std::string& log_file) {
     auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(log_file, /*truncate=*/false);
     file->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%l] %v");
     l.sinks().push_back(file);
+    l.flush_on(spdlog::level::info);  // a crash must not lose the log's tail
   }
 }
 

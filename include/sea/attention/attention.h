@@ -62,6 +62,9 @@ class AttentionMethodImpl : public torch::nn::Module {
   // Called once per optimizer step by the trainer (through notify_optimizer_step); Performer-based methods
   // count steps here to redraw their random features.
   virtual void on_optimizer_step() {}
+  // True when forward() turns TeacherSignals into a per-layer loss (SEA); a trainer skips computing the
+  // teacher's per-layer signals for methods that would ignore them.
+  virtual bool uses_teacher_signals() const { return false; }
 };
 
 using AttentionMethod = std::shared_ptr<AttentionMethodImpl>;

@@ -69,6 +69,7 @@ class SeaAttentionImpl : public AttentionMethodImpl {
   AttentionOutputs forward(const AttentionInputs& inputs) override;
   std::string name() const override { return "perlin"; }
   void on_optimizer_step() override { performer->optimizer_step(); }
+  bool uses_teacher_signals() const override { return true; }
 
   // Dynamic k and path: take effect at the next forward, no retraining.
   void set_k(double k);

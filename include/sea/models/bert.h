@@ -58,6 +58,8 @@ class BertForSequenceClassificationImpl : public ModelImpl {
   std::string family() const override { return "bert"; }
   json config_json() const override { return config_.to_json(); }
   int64_t num_layers() const override { return config_.num_hidden_layers; }
+  SelfAttentionImpl& self_attention(int64_t layer) override;
+  torch::Tensor self_attention_input(int64_t layer, const torch::Tensor& layer_input) override;
   const BertConfig& config() const { return config_; }
 
   BertEmbeddings embeddings{nullptr};

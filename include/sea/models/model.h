@@ -36,12 +36,20 @@ struct ModelOutput {
   torch::Tensor attention_loss;  // sum of the per-layer distillation losses; undefined when none
 };
 
+class SelfAttentionImpl;  // self_attention.h
+
 class ModelImpl : public torch::nn::Module {
  public:
   virtual ModelOutput forward(const ModelInputs& inputs, const ForwardOptions& options = {}) = 0;
   virtual std::string family() const = 0;     // "opt" or "bert"
   virtual json config_json() const = 0;       // our config format, round-trips through model_factory
   virtual int64_t num_layers() const = 0;
+
+  // Layer `layer`'s self-attention block, and the tensor that block reads when the layer's input is
+  // `layer_input` (= ModelOutput::hidden_states[layer]; OPT pre-LN applies the layer's first LayerNorm).
+  // A teacher uses the pair to recompute one layer's attention on demand (train/teacher.h).
+  virtual SelfAttentionImpl& self_attention(int64_t layer) = 0;
+  virtual torch::Tensor self_attention_input(int64_t layer, const torch::Tensor& layer_input) = 0;
 };
 
 using Model = std::shared_ptr<ModelImpl>;

@@ -46,6 +46,8 @@ class OPTForCausalLMImpl : public ModelImpl {
   std::string family() const override { return "opt"; }
   json config_json() const override { return config_.to_json(); }
   int64_t num_layers() const override { return config_.num_hidden_layers; }
+  SelfAttentionImpl& self_attention(int64_t layer) override;
+  torch::Tensor self_attention_input(int64_t layer, const torch::Tensor& layer_input) override;
   const OPTConfig& config() const { return config_; }
 
   torch::nn::Embedding embed_tokens{nullptr}, embed_positions{nullptr};

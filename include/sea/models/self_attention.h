@@ -24,6 +24,12 @@ struct SelfAttentionOptions {
   attention::AttentionConfig attention;
 };
 
+// What a dense teacher's layer hands its student (SEA_SPEC.md §3.1), computed from the block's input.
+struct DenseTeacherSignals {
+  torch::Tensor scores;   // (N, H, T, T) fp32 q·kᵀ·scale, before any mask (the student's loss applies its own)
+  torch::Tensor context;  // (N, H, T, D) the method's output before the head merge and out_proj
+};
+
 struct SelfAttentionResult {
   torch::Tensor hidden;  // (N, T, E) after out_proj
   attention::AttentionOutputs attention;
@@ -37,10 +43,17 @@ class SelfAttentionImpl : public torch::nn::Module {
   SelfAttentionResult forward(const torch::Tensor& x, const torch::Tensor& key_padding_mask,
                               const attention::TeacherSignals& teacher, bool return_artefacts);
 
+  // Recomputes this block's teacher signals for input x (N, T, E), without gradients. Either part can be
+  // skipped (want_scores / want_context) so that a lazy teacher builds only the T×T tensor it is asked for.
+  DenseTeacherSignals teacher_signals(const torch::Tensor& x, const torch::Tensor& key_padding_mask,
+                                      bool want_scores, bool want_context);
+
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, out_proj{nullptr};
   attention::AttentionMethod method;
 
  private:
+  // q, k, v as the method receives them: (N, H, T, D) each, q pre-scaled when options_.prescale_q.
+  attention::AttentionInputs project(const torch::Tensor& x, const torch::Tensor& key_padding_mask);
   SelfAttentionOptions options_;
 };
 TORCH_MODULE(SelfAttention);

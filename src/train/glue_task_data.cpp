@@ -1,0 +1,161 @@
+// glue_task_data.cpp — a GLUE task for BERT: tokenized examples, seeded per-epoch batch plans that resume at
+// any batch (data/glue_batches.h), cross-entropy / MSE task loss, and the task's metrics (train/metrics.h).
+#include <ATen/ATen.h>
+#include <torch/utils.h>
+
+#include <cmath>
+
+#include "sea/data/glue.h"
+#include "sea/data/glue_batches.h"
+#include "sea/train/distillation_loss.h"
+#include "sea/train/metrics.h"
+#include "sea/train/task_data.h"
+#include "sea/util/logging.h"
+
+namespace sea::train {
+namespace {
+
+class GlueTaskData : public TaskData {
+ public:
+  GlueTaskData(const data::DataConfig& cfg, bool load_train)
+      : cfg_(cfg), task_(data::glue_task(cfg.task)), tokenizer_(data::load_tokenizer(cfg.tokenizer, cfg.dir)) {
+    if (!load_train) return;
+    train_ = data::encode_glue(data::load_glue_examples(cfg.dir, task_, "train"), *tokenizer_, task_, cfg.seq_len);
+    SEA_CHECK(!train_.encodings.empty(), "GLUE ", task_.name, ": the train split has no examples");
+    data::GlueBatchOptions o;
+    o.batch_size = cfg.batch_size;
+    o.seed = static_cast<uint64_t>(cfg.seed);
+    o.shuffle = true;
+    o.bucket_by_length = cfg.bucket_by_length;
+    plan_ = std::make_unique<data::GlueBatchPlan>(train_, o);
+    log().info("GLUE {}: {} training examples, {} batches of up to {} per epoch", task_.name,
+               train_.encodings.size(), plan_->batches_per_epoch(), cfg.batch_size);
+  }
+
+  std::string task() const override { return task_.name; }
+  std::string model_family() const override { return "bert"; }
+  int64_t batches_per_epoch() const override { return plan_ ? plan_->batches_per_epoch() : 0; }
+  int64_t num_labels() const override { return task_.num_labels; }
+
+  TrainBatch next_train_batch() override {
+    SEA_CHECK(plan_, "GlueTaskData: the training split was not loaded");
+    if (epoch_batches_.empty() || loaded_epoch_ != epoch_) {
+      epoch_batches_ = plan_->epoch(epoch_);
+      loaded_epoch_ = epoch_;
+    }
+    if (index_ >= static_cast<int64_t>(epoch_batches_.size())) {
+      ++epoch_;
+      index_ = 0;
+      return next_train_batch();
+    }
+    data::GlueBatch g = data::collate(train_, epoch_batches_[static_cast<size_t>(index_++)], tokenizer_->pad_id());
+    TrainBatch b;
+    b.inputs.input_ids = g.input_ids;
+    b.inputs.attention_mask = g.attention_mask;
+    b.inputs.token_type_ids = g.token_type_ids;
+    b.labels = g.labels;
+    b.tokens = g.attention_mask.sum().item<int64_t>();
+    return b;
+  }
+
+  json cursor() const override {
+    return {{"epoch", epoch_}, {"index", index_}, {"examples", static_cast<int64_t>(train_.encodings.size())}};
+  }
+
+  void set_cursor(const json& c) override {
+    SEA_CHECK(c.is_object() && c.contains("epoch") && c.contains("index"), "data cursor ", c.dump(),
+              " is not {\"epoch\", \"index\"}");
+    const auto n = static_cast<int64_t>(train_.encodings.size());
+    SEA_CHECK(c.value("examples", n) == n, "the checkpoint was taken over ", c["examples"].dump(),
+              " training examples, this run has ", n);
+    epoch_ = c["epoch"].get<int64_t>();
+    index_ = c["index"].get<int64_t>();
+  }
+
+  at::Tensor task_loss(const models::ModelOutput& out, const TrainBatch& b) const override {
+    return classification_task_loss(out.logits, b.labels.to(out.logits.device()));
+  }
+
+  json evaluate(models::ModelImpl& model, const EvalRequest& req) override {
+    const std::string split = req.split.empty() ? cfg_.eval_split : req.split;
+    const data::GlueDataset& ds = eval_set(split);
+    data::GlueBatchOptions o;
+    o.batch_size = cfg_.eval_batch_size;
+    o.shuffle = false;
+    o.bucket_by_length = cfg_.bucket_by_length;
+    const auto batches = data::GlueBatchPlan(ds, o).epoch(0);
+    const int64_t total = req.max_batches > 0 ? std::min<int64_t>(req.max_batches, batches.size())
+                                              : static_cast<int64_t>(batches.size());
+
+    const bool was_training = model.is_training();
+    model.eval();
+    torch::NoGradGuard no_grad;
+    std::vector<int64_t> pred_class, label_class;
+    std::vector<double> pred_score, label_score;
+    for (int64_t i = 0; i < total; ++i) {
+      data::GlueBatch g = data::collate(ds, batches[static_cast<size_t>(i)], tokenizer_->pad_id());
+      models::ModelInputs in;
+      in.input_ids = g.input_ids.to(req.device);
+      in.attention_mask = g.attention_mask.to(req.device);
+      in.token_type_ids = g.token_type_ids.to(req.device);
+      at::Tensor logits = model.forward(in).logits.to(at::kFloat).cpu();  // (B, C)
+      SEA_CHECK(logits.dim() == 2 && logits.size(1) == task_.num_labels, "GLUE ", task_.name, " needs ",
+                task_.num_labels, " outputs per example; the model gives logits of shape ", logits.sizes());
+      if (task_.is_regression()) {
+        auto p = logits.squeeze(1).to(at::kDouble).contiguous();
+        auto l = g.labels.to(at::kDouble).contiguous();
+        pred_score.insert(pred_score.end(), p.data_ptr<double>(), p.data_ptr<double>() + p.numel());
+        label_score.insert(label_score.end(), l.data_ptr<double>(), l.data_ptr<double>() + l.numel());
+      } else {
+        auto p = logits.argmax(1).contiguous();
+        auto l = g.labels.to(at::kLong).contiguous();
+        pred_class.insert(pred_class.end(), p.data_ptr<int64_t>(), p.data_ptr<int64_t>() + p.numel());
+        label_class.insert(label_class.end(), l.data_ptr<int64_t>(), l.data_ptr<int64_t>() + l.numel());
+      }
+      if (req.progress) req.progress(i + 1, total);
+    }
+    if (was_training) model.train();
+
+    json r = {{"split", split}, {"main", task_.metrics.front()},
+              {"examples", static_cast<int64_t>(task_.is_regression() ? pred_score.size() : pred_class.size())},
+              {"partial", total < static_cast<int64_t>(batches.size())}};
+    for (const auto& m : task_.metrics) {
+      double v = 0;
+      if (m == "accuracy") v = accuracy(pred_class, label_class);
+      else if (m == "f1") v = f1_binary(pred_class, label_class);
+      else if (m == "matthews") v = matthews_corrcoef(pred_class, label_class);
+      else if (m == "pearson") v = pearson(pred_score, label_score);
+      else if (m == "spearman") v = spearman(pred_score, label_score);
+      else fail("GLUE ", task_.name, ": unknown metric '", m, "'");
+      r[m] = std::isfinite(v) ? json(v) : json(nullptr);
+    }
+    return r;
+  }
+
+  std::vector<std::string> eval_splits() const override { return {cfg_.eval_split}; }
+
+ private:
+  const data::GlueDataset& eval_set(const std::string& split) {
+    auto it = eval_.find(split);
+    if (it != eval_.end()) return it->second;
+    return eval_[split] =
+               data::encode_glue(data::load_glue_examples(cfg_.dir, task_, split), *tokenizer_, task_, cfg_.seq_len);
+  }
+
+  data::DataConfig cfg_;
+  const data::GlueTask& task_;
+  std::shared_ptr<const data::Tokenizer> tokenizer_;
+  data::GlueDataset train_;
+  std::unique_ptr<data::GlueBatchPlan> plan_;
+  std::map<std::string, data::GlueDataset> eval_;
+  int64_t epoch_ = 0, index_ = 0, loaded_epoch_ = -1;
+  std::vector<std::vector<int64_t>> epoch_batches_;
+};
+
+}  // namespace
+
+std::unique_ptr<TaskData> make_glue_task_data(const data::DataConfig& data, bool load_train) {
+  return std::make_unique<GlueTaskData>(data, load_train);
+}
+
+}  // namespace sea::train

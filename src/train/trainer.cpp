@@ -1,0 +1,533 @@
+// trainer.cpp — the training / distillation loop, resume, and checkpoint evaluation (see trainer.h).
+#include "sea/train/trainer.h"
+
+#include <ATen/ATen.h>
+#include <c10/util/Exception.h>
+#include <sys/resource.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/utils.h>
+#include <torch/version.h>
+
+#include <chrono>
+#include <new>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "sea/attention/sea_attention.h"
+#include "sea/models/model_factory.h"
+#include "sea/train/autocast_scope.h"
+#include "sea/train/checkpoint.h"
+#include "sea/train/optimizer_setup.h"
+#include "sea/train/progress.h"
+#include "sea/train/rng_state.h"
+#include "sea/train/task_data.h"
+#include "sea/train/teacher.h"
+#include "sea/util/filesystem.h"
+#include "sea/util/logging.h"
+
+#if SEA_TORCH_CUDA_STATS
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
+
+namespace sea::train {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kTrainerStateVersion = 1;
+
+double peak_rss_mb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;  // Linux: KiB
+}
+
+void reset_cuda_peak(const c10::Device& d) {
+#if SEA_TORCH_CUDA_STATS
+  if (d.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(d.index());
+#else
+  (void)d;
+#endif
+}
+
+double cuda_peak_mb(const c10::Device& d) {
+#if SEA_TORCH_CUDA_STATS
+  if (d.is_cuda()) {
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(d.index());
+    return static_cast<double>(stats.allocated_bytes[0].peak) / (1024.0 * 1024.0);
+  }
+#else
+  (void)d;
+#endif
+  return 0.0;
+}
+
+// The attention config stored in a checkpoint's config.json ("sea_attention"), or `none`.
+json checkpoint_attention(const std::string& dir) {
+  json hf = read_json_file((fs::path(dir) / "config.json").string());
+  return hf.contains("sea_attention") ? hf["sea_attention"] : json{{"method", "none"}};
+}
+
+bool model_uses_teacher_signals(torch::nn::Module& model) {
+  bool uses = false;
+  attention::for_each_attention_method<attention::AttentionMethodImpl>(
+      model, [&](attention::AttentionMethodImpl& m) { uses |= m.uses_teacher_signals(); });
+  return uses;
+}
+
+// Checks that SEA's k and predictor length make sense for the run's sequence length.
+void check_attention_fits(const RunConfig& c) {
+  if (c.method() != "perlin") return;
+  const int64_t T = c.data.seq_len;
+  if (c.attention.contains("k")) {
+    const double k = c.attention["k"].get<double>();
+    SEA_CHECK(k >= 1 && k <= T, "attention.k = ", k, " is out of range for data.seq_len = ", T,
+              ": SEA keeps k keys per query, so 1 <= k <= seq_len (k >= seq_len would be dense attention)");
+  }
+  if (c.attention.contains("predictor_length")) {
+    const int64_t K = c.attention["predictor_length"].get<int64_t>();
+    SEA_CHECK(K >= 1 && K <= T, "attention.predictor_length = ", K, " is out of range for data.seq_len = ", T,
+              ": the compressed map has K columns for T keys, so 1 <= K <= seq_len");
+  }
+}
+
+std::string describe_run(const RunConfig& c) {
+  std::ostringstream s;
+  s << "model " << (c.model.empty() ? "(teacher's)" : c.model) << ", method " << c.method() << ", task "
+    << c.data.task << ", seq_len " << c.data.seq_len << ", batch_size " << c.data.batch_size << ", grad_accum "
+    << c.train.grad_accum << ", precision " << c.train.precision << ", device " << c.device;
+  if (c.attention.contains("k")) s << ", k " << c.attention["k"].dump();
+  if (c.attention.contains("predictor_length")) s << ", predictor_length " << c.attention["predictor_length"].dump();
+  return s.str();
+}
+
+[[noreturn]] void fail_oom(const RunConfig& c, const std::string& where, const std::string& what) {
+  fail("out of memory while ", where, " (", describe_run(c),
+       "). Lower data.batch_size (raise train.grad_accum to keep the global batch), data.seq_len, or use a "
+       "smaller model. Original error: ",
+       what.substr(0, 300));
+}
+
+// Builds the student: from a checkpoint, an init path, the teacher's weights, or fresh from the model config.
+models::Model build_student(const RunConfig& c, const TaskData& task, const std::string& resume_dir,
+                            const std::string& teacher_dir, const models::ModelImpl* teacher) {
+  const auto attention = attention::AttentionConfig::from_json(c.attention, "attention");
+  if (!resume_dir.empty()) return models::load_hf_model(resume_dir, attention);
+
+  std::string init_dir;
+  if (!c.init.empty() && c.init != "fresh" && c.init != "teacher") init_dir = resolve_model_dir(c.init);
+  else if (c.init != "fresh" && !teacher_dir.empty()) init_dir = teacher_dir;
+
+  models::Model student;
+  if (!c.model.empty()) {
+    std::vector<std::string> overrides = c.model_set;
+    overrides.insert(overrides.begin(), "attention=" + c.attention.dump());
+    const std::string path = resolve_model_config_path(c.model);
+    json cfg = models::load_model_config(path, overrides);
+    // A fresh GLUE model gets the task's number of outputs; one initialised from weights must already have it.
+    if (task.num_labels() > 0 && (init_dir.empty() || !cfg.contains("num_labels"))) cfg["num_labels"] = task.num_labels();
+    student = models::make_model(cfg, path);
+    if (teacher) check_same_architecture(*teacher, *student, c.teacher);
+    if (!init_dir.empty()) {
+      models::LoadPolicy policy;
+      policy.allow_missing_prefixes = {};
+      for (const auto& item : student->named_parameters()) {
+        if (item.key().find(".method.") != std::string::npos) policy.allow_missing_prefixes.push_back(item.key());
+      }
+      for (const auto& item : student->named_buffers()) {
+        if (item.key().find(".method.") != std::string::npos) policy.allow_missing_prefixes.push_back(item.key());
+      }
+      const auto report = models::load_hf_weights(*student, init_dir, policy);
+      log().info("student initialised from '{}': {}", init_dir, report.summary());
+    }
+  } else {
+    SEA_CHECK(!init_dir.empty(), "no model: give \"model\" (--model opt-125m, a preset or a config path), a teacher "
+                                 "(--teacher) or an init checkpoint (\"init\")");
+    student = models::load_hf_model(init_dir, attention);
+    if (teacher) check_same_architecture(*teacher, *student, c.teacher);
+  }
+  if (task.num_labels() > 0) {
+    const json cfg = student->config_json();
+    SEA_CHECK(cfg.value("num_labels", int64_t{0}) == task.num_labels(), "GLUE ", task.task(), " needs ",
+              task.num_labels(), " outputs; the model has num_labels = ", cfg.value("num_labels", int64_t{0}));
+  }
+  return student;
+}
+
+// Keeps metrics.jsonl consistent with a resumed run: drops lines of steps after `step`.
+void truncate_metrics(const std::string& path, int64_t step) {
+  std::ifstream in(path);
+  if (!in) return;
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.contains("step") || j["step"].get<int64_t>() <= step) kept += line + "\n";
+  }
+  in.close();
+  write_file_atomic(path, [&](std::ostream& os) { os << kept; });
+}
+
+double item(const at::Tensor& t) { return t.defined() ? t.detach().to(at::kDouble).item<double>() : 0.0; }
+
+}  // namespace
+
+TrainResult run_training(const RunConfig& input, const std::string& load_checkpoint) {
+  // 1. Data first: the task decides the model family and, for GLUE, the number of steps.
+  RunConfig c = input;
+  c.data = c.data.resolved();
+  std::unique_ptr<TaskData> task = make_task_data(c.data, /*load_train=*/true);
+  c = c.resolved(task->model_family(), task->batches_per_epoch());
+  check_attention_fits(c);
+  const c10::Device device(c.device);
+  const std::string precision = resolve_precision(c.train.precision, device);
+  SEA_CHECK(c.teacher.empty() ? c.method() == "none" || c.init != "" : true,
+            "method '", c.method(), "' is trained by distillation: give a dense teacher (--teacher PATH; train one with "
+            "--method none), or set \"init\" to start from a checkpoint without one");
+
+  fs::create_directories(c.run_dir);
+  const std::string ckpt_root = (fs::path(c.run_dir) / "checkpoints").string();
+  const std::optional<std::string> resume_dir =
+      load_checkpoint.empty() ? std::nullopt : resolve_checkpoint(load_checkpoint, ckpt_root);
+  if (!resume_dir && !complete_checkpoints(ckpt_root).empty()) {
+    log().warn("{} already holds checkpoints of an earlier run; this run starts fresh and will add its own "
+               "(resume instead with --load-checkpoint auto, or use another --run-dir)", ckpt_root);
+  }
+  if (load_checkpoint == "auto" && !resume_dir) log().info("--load-checkpoint auto: no checkpoint in {}, starting fresh", ckpt_root);
+
+  write_json_file_atomic((fs::path(c.run_dir) / "run_config.json").string(), c.to_json());
+  log().info("run '{}' in {}: {}", c.name, c.run_dir, describe_run(c));
+  log().info("resolved config: {}", c.to_json().dump());
+
+  torch::manual_seed(static_cast<uint64_t>(c.seed));
+
+  // 2. Teacher and student.
+  std::unique_ptr<Teacher> teacher;
+  std::string teacher_dir;
+  if (!c.teacher.empty()) {
+    teacher_dir = resolve_model_dir(c.teacher);
+    teacher = std::make_unique<Teacher>(load_teacher_model(teacher_dir, device), c.train.lazy_teacher);
+    log().info("teacher: {} ({} layers), lazy signals {}", teacher_dir, teacher->model().num_layers(),
+               c.train.lazy_teacher);
+    SEA_CHECK(teacher->model().family() == task->model_family(), "task ", task->task(), " needs a ",
+              task->model_family(), " model, but the teacher '", c.teacher, "' is ", teacher->model().family());
+  }
+  models::Model student =
+      build_student(c, *task, resume_dir.value_or(""), teacher_dir, teacher ? &teacher->model() : nullptr);
+  SEA_CHECK(student->family() == task->model_family(), "task ", task->task(), " needs a ", task->model_family(),
+            " model, but the student is ", student->family());
+  student->to(device);
+  student->train();
+  const bool signals = teacher && model_uses_teacher_signals(*student) && c.loss.attention > 0;
+  const int64_t L = student->num_layers();
+
+  OptimizerSetup opt = make_optimizer(*student, c.train);
+  for (const auto& g : opt.groups) {
+    log().info("param group {:<20} lr {:.3g}  {} tensors, {:.2f} M values", g.name, g.base_lr, g.tensors,
+               g.elements / 1e6);
+  }
+
+  // 3. Resume.
+  int64_t step = 0, skipped = 0;
+  json history = json::array();
+  if (resume_dir) {
+    json st = read_trainer_state(*resume_dir);
+    load_optimizer_state(*opt.optimizer, *resume_dir);
+    step = st.at("step").get<int64_t>();
+    skipped = st.value("skipped_steps", int64_t{0});
+    task->set_cursor(st.at("data_cursor"));
+    restore_rng_state(st.at("rng"));
+    if (st.contains("config") && st["config"] != c.to_json()) {
+      log().warn("the checkpoint was written with a different config; continuing with this run's config "
+                 "(checkpoint: {})", st["config"].dump());
+    }
+    log().info("resumed from {} at step {} (data cursor {})", *resume_dir, step, st["data_cursor"].dump());
+  }
+  const std::string metrics_path = (fs::path(c.run_dir) / "metrics.jsonl").string();
+  if (resume_dir) truncate_metrics(metrics_path, step);
+  else if (fs::exists(metrics_path)) fs::rename(metrics_path, metrics_path + ".old");
+  std::ofstream metrics(metrics_path, std::ios::app);
+  SEA_CHECK(metrics.good(), "cannot write ", metrics_path);
+
+  CheckpointDirectory checkpoints(ckpt_root, c.checkpoint.keep_last);
+  auto trainer_state = [&](const json& last_eval) {
+    return json{{"version", kTrainerStateVersion},
+                {"step", step},
+                {"epoch", task->cursor().value("epoch", int64_t{0})},
+                {"data_cursor", task->cursor()},
+                {"rng", capture_rng_state()},
+                {"skipped_steps", skipped},
+                {"config", c.to_json()},
+                {"last_eval", last_eval},
+                {"torch_version", TORCH_VERSION}};
+  };
+
+  // Evaluation must not change the training RNG stream (reformer draws rotations even in eval).
+  auto evaluate = [&](const std::string& split, int64_t max_batches) {
+    const json rng = capture_rng_state();
+    EvalRequest req;
+    req.split = split;
+    req.max_batches = max_batches;
+    req.device = device;
+    json r;
+    {
+      AutocastScope autocast(device, precision);
+      r = task->evaluate(*student, req);
+    }
+    restore_rng_state(rng);
+    return r;
+  };
+
+  // 4. The loop.
+  const int64_t total = c.train.steps;
+  log().info("training {} -> {} optimizer steps ({} micro-batches of {} each){}", step, total, c.train.grad_accum,
+             c.data.batch_size, teacher ? ", distilling" : ", no teacher (dense training)");
+  ProgressLine bar("train", total, step);
+  json last_eval = json::object();
+  std::string last_checkpoint;
+  auto t_last = std::chrono::steady_clock::now();
+  int64_t tokens_since = 0;
+  while (step < total) {
+    const double factor = lr_factor(c.train, step, total);
+    apply_lr(opt, factor);
+    opt.optimizer->zero_grad(/*set_to_none=*/true);
+    double sums[5] = {0, 0, 0, 0, 0};  // task, hidden, logit, attention, total
+    bool finite = true;
+    int64_t step_tokens = 0;
+    const auto t0 = std::chrono::steady_clock::now();
+    try {
+      for (int64_t micro = 0; micro < c.train.grad_accum; ++micro) {
+        TrainBatch b = task->next_train_batch();
+        step_tokens += b.tokens;
+        models::ModelInputs in;
+        in.input_ids = b.inputs.input_ids.to(device);
+        if (b.inputs.attention_mask.defined()) in.attention_mask = b.inputs.attention_mask.to(device);
+        if (b.inputs.token_type_ids.defined()) in.token_type_ids = b.inputs.token_type_ids.to(device);
+
+        LossTerms terms;
+        {
+          AutocastScope autocast(device, precision);
+          TeacherOutput t;
+          if (teacher) t = teacher->run(in, signals);
+          models::ForwardOptions fo;
+          fo.output_hidden_states = teacher != nullptr;
+          if (signals) fo.teacher = t.signals;
+          models::ModelOutput out = student->forward(in, fo);
+          terms.task = task->task_loss(out, b);
+          if (teacher) {
+            terms.hidden = hidden_state_kd(out.hidden_states, t.hidden_states);
+            terms.logit = logit_kd(out.logits, t.logits);
+            if (out.attention_loss.defined()) terms.attention = out.attention_loss.to(at::kFloat) / static_cast<double>(L);
+          }
+          terms = combine_losses(terms, c.loss, teacher != nullptr);
+        }
+        const at::Tensor loss = terms.total / static_cast<double>(c.train.grad_accum);
+        const double value = item(terms.total);
+        if (!std::isfinite(value)) {
+          finite = false;
+          break;
+        }
+        loss.backward();
+        const at::Tensor* parts[4] = {&terms.task, &terms.hidden, &terms.logit, &terms.attention};
+        for (int i = 0; i < 4; ++i) sums[i] += item(*parts[i]) / c.train.grad_accum;
+        sums[4] += value / c.train.grad_accum;
+      }
+    } catch (const c10::OutOfMemoryError& e) {
+      fail_oom(c, "running training step " + std::to_string(step + 1), e.what());
+    } catch (const std::bad_alloc& e) {
+      fail_oom(c, "running training step " + std::to_string(step + 1), e.what());
+    }
+
+    double grad_norm = 0;
+    if (finite) {
+      std::vector<at::Tensor> params;
+      for (auto& p : student->parameters()) {
+        if (p.grad().defined()) params.push_back(p);
+      }
+      grad_norm = c.train.clip_grad_norm > 0
+                      ? torch::nn::utils::clip_grad_norm_(params, c.train.clip_grad_norm)
+                      : torch::nn::utils::clip_grad_norm_(params, std::numeric_limits<double>::infinity());
+      finite = std::isfinite(grad_norm);
+    }
+    json line = {{"step", step + 1}, {"lr_factor", factor}};
+    if (!finite) {
+      ++skipped;
+      opt.optimizer->zero_grad(true);
+      log().warn("step {}: non-finite loss or gradient, step skipped ({} skipped so far, limit {})", step + 1,
+                 skipped, c.train.max_nonfinite);
+      line["skipped"] = true;
+      metrics << line.dump() << "\n" << std::flush;
+      SEA_CHECK(skipped <= c.train.max_nonfinite, "stopping: ", skipped, " steps had a non-finite loss or gradient ",
+                "(train.max_nonfinite = ", c.train.max_nonfinite, "). Lower train.lr, check the data, or use fp32. ",
+                describe_run(c));
+      ++step;  // the step's batches are consumed; the optimizer does not move
+      continue;
+    }
+    opt.optimizer->step();
+    attention::notify_optimizer_step(*student);
+    ++step;
+
+    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    tokens_since += step_tokens;
+    line.update({{"loss", sums[4]}, {"task", sums[0]}, {"grad_norm", grad_norm}, {"tokens", step_tokens},
+                 {"seconds", dt}});
+    if (teacher) line.update({{"hidden_kd", sums[1]}, {"logit_kd", sums[2]}, {"attention", sums[3]}});
+    metrics << line.dump() << "\n" << std::flush;
+
+    char text[160];
+    std::snprintf(text, sizeof text, "loss %.4f (task %.4f%s) %.0f tok/s", sums[4], sums[0],
+                  teacher ? (", kd " + std::to_string(sums[1]).substr(0, 6) + "/" + std::to_string(sums[2]).substr(0, 6) +
+                             ", attn " + std::to_string(sums[3]).substr(0, 6)).c_str()
+                          : "",
+                  step_tokens / std::max(dt, 1e-9));
+    bar.update(step, text);
+    if (step % c.train.log_every == 0 || step == total) {
+      const double window = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_last).count();
+      bar.finish();
+      log().info("step {}/{} | {} | lr x{:.3f} | grad norm {:.3f} | {:.0f} tok/s | ETA {}", step, total, text, factor,
+                 grad_norm, tokens_since / std::max(window, 1e-9), format_duration(bar.eta_seconds()));
+      t_last = std::chrono::steady_clock::now();
+      tokens_since = 0;
+    }
+
+    const bool eval_now = (c.eval.every > 0 && step % c.eval.every == 0) || step == total;
+    if (eval_now) {
+      bar.finish();
+      try {
+        last_eval = evaluate("", c.eval.max_batches);
+      } catch (const c10::OutOfMemoryError& e) {
+        fail_oom(c, "evaluating at step " + std::to_string(step), e.what());
+      }
+      last_eval["step"] = step;
+      const std::string main = last_eval["main"];
+      log().info("eval at step {}: {} {} = {}", step, last_eval["split"].get<std::string>(), main,
+                 last_eval[main].dump());
+      metrics << json{{"step", step}, {"eval", last_eval}}.dump() << "\n" << std::flush;
+    }
+    if ((c.checkpoint.every > 0 && step % c.checkpoint.every == 0) || step == total) {
+      bar.finish();
+      last_checkpoint = checkpoints.save(step, *student, opt.optimizer.get(), trainer_state(last_eval));
+      log().info("checkpoint: {}", last_checkpoint);
+    }
+  }
+  bar.finish();
+  if (last_checkpoint.empty()) {  // resumed at the end: nothing left to do
+    if (auto newest = newest_checkpoint(ckpt_root)) last_checkpoint = *newest;
+  }
+
+  TrainResult r;
+  r.steps = step;
+  r.skipped_steps = skipped;
+  r.last_checkpoint = last_checkpoint;
+  r.final_eval = last_eval;
+  r.config = c;
+  return r;
+}
+
+json run_evaluation(const RunConfig& input, const EvaluationRequest& req) {
+  RunConfig c = input;
+  c.data = c.data.resolved();
+  std::unique_ptr<TaskData> task = make_task_data(c.data, /*load_train=*/false);
+  c = c.resolved(task->model_family(), 0);
+  const c10::Device device(c.device);
+  const std::string precision = resolve_precision(c.train.precision, device);
+
+  const std::string dir = resolve_model_dir(req.model_path);
+  const json attention_json = req.override_attention ? c.attention : checkpoint_attention(dir);
+  {
+    RunConfig check = c;
+    check.attention = attention_json;
+    check_attention_fits(check);
+  }
+  models::Model model = models::load_hf_model(dir, attention::AttentionConfig::from_json(attention_json, dir));
+  SEA_CHECK(model->family() == task->model_family(), "task ", task->task(), " needs a ", task->model_family(),
+            " model, but '", dir, "' holds a ", model->family(), " model");
+  if (req.k) {
+    SEA_CHECK(*req.k >= 1 && *req.k <= c.data.seq_len, "k = ", *req.k, " is out of range for data.seq_len = ",
+              c.data.seq_len);
+    const int64_t n = attention::set_sea_k(*model, *req.k);
+    SEA_CHECK(n > 0, "--k ", *req.k, " given, but the model in '", dir, "' has no SEA (perlin) attention");
+  }
+  model->to(device);
+  model->eval();
+
+  json out = {{"model", dir},
+              {"method", attention_json.value("method", "none")},
+              {"k", !req.k ? attention_json.value("k", json(nullptr))
+                  : *req.k == std::floor(*req.k) ? json(static_cast<int64_t>(*req.k)) : json(*req.k)},
+              {"task", task->task()},
+              {"seq_len", c.data.seq_len},
+              {"device", c.device},
+              {"precision", precision},
+              {"results", json::array()}};
+  const std::vector<std::string> splits = req.splits.empty() ? task->eval_splits() : req.splits;
+  double peak_cuda = 0;
+  for (const auto& split : splits) {
+    reset_cuda_peak(device);
+    EvalRequest er;
+    er.split = split;
+    er.device = device;
+    er.max_batches = req.max_batches;
+    std::unique_ptr<ProgressLine> bar;  // the total is known once the task starts its loop
+    er.progress = [&](int64_t done, int64_t total) {
+      if (!bar) bar = std::make_unique<ProgressLine>("eval " + split, total);
+      bar->update(done);
+    };
+    const auto t0 = std::chrono::steady_clock::now();
+    json r;
+    try {
+      AutocastScope autocast(device, precision);
+      r = task->evaluate(*model, er);
+    } catch (const c10::OutOfMemoryError& e) {
+      fail_oom(c, "evaluating '" + dir + "' on " + split, e.what());
+    }
+    if (bar) bar->finish();
+    r["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    peak_cuda = std::max(peak_cuda, cuda_peak_mb(device));
+    const std::string main = r["main"];
+    log().info("{} {}: {} = {}", dir, split, main, r[main].dump());
+    out["results"].push_back(r);
+  }
+  out["memory"] = {{"peak_rss_mb", peak_rss_mb()}};
+  if (device.is_cuda()) out["memory"]["cuda_peak_allocated_mb"] = peak_cuda;
+  if (!c.run_dir.empty() && !input.run_dir.empty()) {
+    fs::create_directories(c.run_dir);
+    write_json_file_atomic((fs::path(c.run_dir) / "eval.json").string(), out);
+  }
+  return out;
+}
+
+std::string format_eval_table(const std::vector<json>& evals) {
+  std::ostringstream s;
+  s << "| model | method | k | split | metric | value | peak memory (MB) |\n";
+  s << "|---|---|---|---|---|---|---|\n";
+  for (const auto& e : evals) {
+    const json& mem = e["memory"];
+    char memtxt[64];
+    if (mem.contains("cuda_peak_allocated_mb")) {
+      std::snprintf(memtxt, sizeof memtxt, "%.0f (GPU)", mem["cuda_peak_allocated_mb"].get<double>());
+    } else {
+      std::snprintf(memtxt, sizeof memtxt, "%.0f (RSS)", mem["peak_rss_mb"].get<double>());
+    }
+    for (const auto& r : e["results"]) {
+      for (auto it = r.begin(); it != r.end(); ++it) {
+        const std::string& key = it.key();
+        const bool metric = key == "perplexity" || key == "accuracy" || key == "f1" || key == "matthews" ||
+                            key == "pearson" || key == "spearman";
+        if (!metric) continue;
+        char val[32];
+        if (it->is_number()) std::snprintf(val, sizeof val, "%.4f", it->get<double>());
+        else std::snprintf(val, sizeof val, "n/a");
+        s << "| " << e["model"].get<std::string>() << " | " << e["method"].get<std::string>() << " | "
+          << (e["k"].is_null() ? std::string("-") : e["k"].dump()) << " | " << r["split"].get<std::string>()
+          << (r.value("partial", false) ? " (partial)" : "") << " | "
+          << key << " | " << val << " | " << memtxt << " |\n";
+      }
+    }
+  }
+  return s.str();
+}
+
+}  // namespace sea::train
