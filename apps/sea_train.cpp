@@ -82,8 +82,14 @@ int main(int argc, char** argv) {
       const bool same = doc.contains("attention") && doc["attention"].value("method", "") == method;
       if (!same) doc["attention"] = sea::json{{"method", method}};
     }
-    if (k > 0) set_key(doc, "attention.k", k == static_cast<int64_t>(k) ? sea::json(static_cast<int64_t>(k)) : sea::json(k));
-    if (predictor_length > 0) set_key(doc, "attention.predictor_length", predictor_length);
+    // In training --k / --predictor-length configure SEA; with --eval, --k is the dynamic k applied after loading.
+    if (!eval_only && (k > 0 || predictor_length > 0)) {
+      SEA_CHECK(doc.contains("attention") && doc["attention"].value("method", "") == "perlin",
+                "--k and --predictor-length are SEA options: add --method perlin (or an attention config with "
+                "\"method\": \"perlin\")");
+      if (k > 0) set_key(doc, "attention.k", k == static_cast<int64_t>(k) ? sea::json(static_cast<int64_t>(k)) : sea::json(k));
+      if (predictor_length > 0) set_key(doc, "attention.predictor_length", predictor_length);
+    }
     if (!dataset.empty() || !subset.empty()) {
       SEA_CHECK(dataset != "glue" || !subset.empty(), "--dataset glue needs --subset <task> (e.g. mrpc)");
       SEA_CHECK(dataset != "wikitext2" || subset.empty(), "--subset is for --dataset glue");

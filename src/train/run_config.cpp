@@ -204,6 +204,7 @@ std::string resolve_device_name(const std::string& device) {
   if (device == "auto" || device.empty()) return at::hasCUDA() ? "cuda:0" : "cpu";
   if (device.rfind("cuda", 0) == 0) {
     SEA_CHECK(at::hasCUDA(), "device '", device, "' asked for, but this build/machine has no CUDA device");
+    if (device == "cuda") return "cuda:0";  // an explicit index: allocator statistics need one
   } else {
     SEA_CHECK(device == "cpu", "device '", device, "' is not one of: auto, cpu, cuda, cuda:<index>");
   }

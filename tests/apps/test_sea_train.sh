@@ -27,6 +27,13 @@ expect_failure unknown_key "stpes" "${model[@]}" "${common[@]}" --set train.stpe
 expect_failure glue_no_subset "--dataset glue needs --subset" "${model[@]}" --dataset glue --run-dir "$work/e3"
 expect_failure missing_teacher "$work/nowhere" "${common[@]}" --teacher "$work/nowhere" --method perlin --run-dir "$work/e4"
 
+expect_failure k_without_perlin "add --method perlin" "${model[@]}" "${common[@]}" --k 8 --run-dir "$work/e5"
+
+# Bitwise comparisons across processes need deterministic CPU kernels: on a 16-core host, two identical
+# multi-threaded runs differed in the last bits at some steps (a reduction whose split depends on thread
+# timing), while one-thread runs never did. Pin the thread count for the runs that are compared.
+export OMP_NUM_THREADS=1
+
 # Uninterrupted reference run: 8 steps, a checkpoint every step.
 run=("${model[@]}" "${common[@]}" --method none --steps 8 --set checkpoint.every=1 --set checkpoint.keep_last=2)
 "$train" "${run[@]}" --run-dir "$work/whole" > "$work/whole.log" 2>&1 || { fail "uninterrupted run"; cat "$work/whole.log"; }
