@@ -36,7 +36,9 @@ HFNameMap hf_name_map_for(const ModelImpl& model) {
 
 namespace {
 // Parameters the checkpoint may lack: the attention method's own (new in a student) and, for BERT, the head.
-LoadPolicy default_policy(const ModelImpl& model, bool head_may_be_missing) {
+}  // namespace
+
+LoadPolicy fresh_method_policy(const ModelImpl& model, bool head_may_be_missing) {
   LoadPolicy p;
   auto allow_method_tensor = [&](const std::string& name) {
     if (name.find(".self_attn.method.") != std::string::npos) p.allow_missing_prefixes.push_back(name);
@@ -46,7 +48,6 @@ LoadPolicy default_policy(const ModelImpl& model, bool head_may_be_missing) {
   if (head_may_be_missing) p.allow_missing_prefixes.push_back("classifier.");
   return p;
 }
-}  // namespace
 
 Model load_hf_model(const std::string& dir, const attention::AttentionConfig& attention, LoadReport* report) {
   const std::string config_path = (fs::path(dir) / "config.json").string();
@@ -73,7 +74,7 @@ Model load_hf_model(const std::string& dir, const attention::AttentionConfig& at
   } else {
     fail(config_path, ": model_type '", type, "' is not supported (supported: opt, bert)");
   }
-  LoadReport r = load_weights(*model, TensorStore::open(dir), hf_name_map_for(*model), default_policy(*model, head_may_be_missing));
+  LoadReport r = load_weights(*model, TensorStore::open(dir), hf_name_map_for(*model), fresh_method_policy(*model, head_may_be_missing));
   log().info("loaded {} from '{}': {}", type, dir, r.summary());
   if (report) *report = r;
   return model;

@@ -27,6 +27,8 @@
 #include "sea/util/filesystem.h"
 #include "sea/util/logging.h"
 
+#include <fmt/format.h>
+
 #if SEA_TORCH_CUDA_STATS
 #include <c10/cuda/CUDACachingAllocator.h>
 #endif
@@ -131,15 +133,7 @@ models::Model build_student(const RunConfig& c, const TaskData& task, const std:
     student = models::make_model(cfg, path);
     if (teacher) check_same_architecture(*teacher, *student, c.teacher);
     if (!init_dir.empty()) {
-      models::LoadPolicy policy;
-      policy.allow_missing_prefixes = {};
-      for (const auto& item : student->named_parameters()) {
-        if (item.key().find(".method.") != std::string::npos) policy.allow_missing_prefixes.push_back(item.key());
-      }
-      for (const auto& item : student->named_buffers()) {
-        if (item.key().find(".method.") != std::string::npos) policy.allow_missing_prefixes.push_back(item.key());
-      }
-      const auto report = models::load_hf_weights(*student, init_dir, policy);
+      const auto report = models::load_hf_weights(*student, init_dir, models::fresh_method_policy(*student));
       log().info("student initialised from '{}': {}", init_dir, report.summary());
     }
   } else {
@@ -170,7 +164,10 @@ void truncate_metrics(const std::string& path, int64_t step) {
   write_file_atomic(path, [&](std::ostream& os) { os << kept; });
 }
 
-double item(const at::Tensor& t) { return t.defined() ? t.detach().to(at::kDouble).item<double>() : 0.0; }
+// A loss term as a detached fp32 scalar; an absent term counts as 0 in the logs.
+at::Tensor scalar_or_zero(const at::Tensor& t, const at::Tensor& like) {
+  return t.defined() ? t.detach().to(at::kFloat).reshape({}) : at::zeros({}, like.options().dtype(at::kFloat));
+}
 
 }  // namespace
 
@@ -183,7 +180,7 @@ TrainResult run_training(const RunConfig& input, const std::string& load_checkpo
   check_attention_fits(c);
   const c10::Device device(c.device);
   const std::string precision = resolve_precision(c.train.precision, device);
-  SEA_CHECK(c.teacher.empty() ? c.method() == "none" || c.init != "" : true,
+  SEA_CHECK(!c.teacher.empty() || c.method() == "none" || !c.init.empty(),
             "method '", c.method(), "' is trained by distillation: give a dense teacher (--teacher PATH; train one with "
             "--method none), or set \"init\" to start from a checkpoint without one");
 
@@ -323,16 +320,19 @@ TrainResult run_training(const RunConfig& input, const std::string& load_checkpo
           }
           terms = combine_losses(terms, c.loss, teacher != nullptr);
         }
-        const at::Tensor loss = terms.total / static_cast<double>(c.train.grad_accum);
-        const double value = item(terms.total);
-        if (!std::isfinite(value)) {
+        // The five logged values in one device-to-host copy (one sync per micro-batch, not five).
+        const at::Tensor& T = terms.total;
+        const at::Tensor values =
+            at::stack({scalar_or_zero(terms.task, T), scalar_or_zero(terms.hidden, T), scalar_or_zero(terms.logit, T),
+                       scalar_or_zero(terms.attention, T), scalar_or_zero(T, T)})
+                .to(at::kCPU, at::kDouble);
+        const double* v = values.data_ptr<double>();
+        if (!std::isfinite(v[4])) {
           finite = false;
           break;
         }
-        loss.backward();
-        const at::Tensor* parts[4] = {&terms.task, &terms.hidden, &terms.logit, &terms.attention};
-        for (int i = 0; i < 4; ++i) sums[i] += item(*parts[i]) / c.train.grad_accum;
-        sums[4] += value / c.train.grad_accum;
+        (terms.total / static_cast<double>(c.train.grad_accum)).backward();
+        for (int i = 0; i < 5; ++i) sums[i] += v[i] / c.train.grad_accum;
       }
     } catch (const c10::OutOfMemoryError& e) {
       fail_oom(c, "running training step " + std::to_string(step + 1), e.what());
@@ -376,12 +376,9 @@ TrainResult run_training(const RunConfig& input, const std::string& load_checkpo
     if (teacher) line.update({{"hidden_kd", sums[1]}, {"logit_kd", sums[2]}, {"attention", sums[3]}});
     metrics << line.dump() << "\n" << std::flush;
 
-    char text[160];
-    std::snprintf(text, sizeof text, "loss %.4f (task %.4f%s) %.0f tok/s", sums[4], sums[0],
-                  teacher ? (", kd " + std::to_string(sums[1]).substr(0, 6) + "/" + std::to_string(sums[2]).substr(0, 6) +
-                             ", attn " + std::to_string(sums[3]).substr(0, 6)).c_str()
-                          : "",
-                  step_tokens / std::max(dt, 1e-9));
+    std::string text = fmt::format("loss {:.4f} (task {:.4f}", sums[4], sums[0]);
+    if (teacher) text += fmt::format(", kd {:.4g}/{:.4g}, attn {:.4g}", sums[1], sums[2], sums[3]);
+    text += fmt::format(") {:.0f} tok/s", step_tokens / std::max(dt, 1e-9));
     bar.update(step, text);
     if (step % c.train.log_every == 0 || step == total) {
       const double window = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_last).count();

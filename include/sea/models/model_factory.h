@@ -30,6 +30,11 @@ HFNameMap hf_name_map_for(const ModelImpl& model);
 Model load_hf_model(const std::string& dir, const attention::AttentionConfig& attention = {},
                     LoadReport* report = nullptr);
 
+// The load policy for a checkpoint written without the model's attention method: every tensor of the method
+// (<layer>.self_attn.method.*) may be missing and keeps its fresh initialisation; with head_may_be_missing
+// the classifier may be missing too. load_hf_model uses it; so does a trainer initialising a student.
+LoadPolicy fresh_method_policy(const ModelImpl& model, bool head_may_be_missing = false);
+
 // Loads weights (a file or directory) into an existing model; see load_weights() for the policy.
 LoadReport load_hf_weights(ModelImpl& model, const std::string& path, const LoadPolicy& policy = {});
 
