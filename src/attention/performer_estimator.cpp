@@ -17,6 +17,7 @@ PerformerEstimatorOptions PerformerEstimatorOptions::read(JsonReader& r) {
   o.redraw_interval = r.get_or<int64_t>("redraw_interval", o.redraw_interval);
   o.seed = r.get_or<int64_t>("seed", o.seed);
   o.chunk_size = r.get_or<int64_t>("performer_chunk_size", o.chunk_size);
+  o.kernels = ops::parse_backend(r.get_or<std::string>("kernels", "auto"), r.where());
   SEA_CHECK(o.nb_feature_factor > 0, r.where(), ": nb_feature_factor must be > 0, got ", o.nb_feature_factor);
   SEA_CHECK(o.redraw_interval >= 0, r.where(), ": redraw_interval must be >= 0 (0 = never), got ", o.redraw_interval);
   SEA_CHECK(o.seed >= 0, r.where(), ": seed must be >= 0, got ", o.seed);
@@ -29,6 +30,7 @@ void PerformerEstimatorOptions::write(json& out) const {
   out["redraw_interval"] = redraw_interval;
   out["seed"] = seed;
   out["performer_chunk_size"] = chunk_size;
+  out["kernels"] = ops::to_string(kernels);
 }
 
 PerformerEstimatorImpl::PerformerEstimatorImpl(const PerformerEstimatorOptions& options, int64_t head_dim,
@@ -68,12 +70,12 @@ at::Tensor PerformerEstimatorImpl::forward(const at::Tensor& q, const at::Tensor
   }
   if (causal) {
     return ops::performer_attention(q, k, v, projection_matrix, ops::FeatureKernel::Relu, true, key_valid,
-                                    options_.chunk_size);
+                                    options_.chunk_size, options_.kernels);
   }
   const double rescale = scale * std::sqrt(static_cast<double>(q.size(3)));
   const at::Tensor q_raw = std::abs(rescale - 1.0) > 1e-12 ? q * rescale : q;
   return ops::performer_attention(q_raw, k, v, projection_matrix, ops::FeatureKernel::Softmax, false, key_valid,
-                                  options_.chunk_size);
+                                  options_.chunk_size, options_.kernels);
 }
 
 }  // namespace sea::attention

@@ -109,6 +109,61 @@ at::Tensor stretched_identity(const ops::KeyLayout& layout, int64_t D, const at:
 }
 }  // namespace
 
+ops::KeyLayout SeaAttentionImpl::key_layout(const AttentionInputs& in) const {
+  return ops::make_key_layout(in.key_padding_mask, in.causal, in.q.size(0), in.q.size(2), in.q.options());
+}
+
+at::Tensor SeaAttentionImpl::masked_values(const AttentionInputs& in, const ops::KeyLayout& layout) const {
+  if (!in.key_padding_mask.defined()) return in.v;
+  const int64_t N = in.v.size(0), T = in.v.size(2);
+  return in.v * (layout.row_len > 0).to(in.v.scalar_type()).view({N, 1, T, 1});
+}
+
+at::Tensor SeaAttentionImpl::performer_step(const AttentionInputs& in, const ops::KeyLayout& layout,
+                                            const at::Tensor& v) const {
+  const int64_t N = in.q.size(0), H = in.q.size(1), T = in.q.size(2), D = in.q.size(3);
+  const auto dtype = in.q.scalar_type();
+  // V_cat = [V_I ; V], padded rows zero.
+  at::Tensor v_identity;
+  if (in.causal) {
+    SEA_CHECK(T <= v_eye_learned_causal.size(2), "perlin: sequence length ", T, " exceeds the positional table (",
+              v_eye_learned_causal.size(2), " rows = max_positions)");
+    v_identity = v_eye_learned_causal.slice(2, 0, T).to(dtype).expand({N, H, T, D});
+  } else {
+    v_identity = stretched_identity(layout, D, in.v.options()).expand({N, H, T, D});
+  }
+  at::Tensor v_cat = at::cat({v_identity, v}, -1);
+  if (in.key_padding_mask.defined()) v_cat = v_cat * (layout.row_len > 0).to(dtype).view({N, 1, T, 1});
+  return performer->forward(in.q, in.k, v_cat, in.scale, in.causal, in.key_padding_mask).to(dtype);
+}
+
+SeaAttentionImpl::Estimate SeaAttentionImpl::predictor_step(const AttentionInputs& in, const ops::KeyLayout& layout,
+                                                            const at::Tensor& v, const at::Tensor& c_perf) {
+  const int64_t N = in.q.size(0), H = in.q.size(1), T = in.q.size(2);
+  at::Tensor row_valid = layout.row_len > 0;  // (N, T)
+  // Encoder, row decoder with channel split, CNN decoder, softmax over K; scalers.
+  at::Tensor z = attention_predictor_enc->forward(at::cat({c_perf, v}, -1));  // (N, H, T, 2D)
+  at::Tensor rows = attention_predictor_dec_row->forward(z)                    // (N, H, T, c_h·W)
+                        .view({N, H, T, split_channels_, split_width_})
+                        .permute({0, 1, 3, 2, 4})
+                        .reshape({N, H * split_channels_, T, split_width_});
+  Estimate out;
+  out.logits = in.causal ? causal_decoder->forward(rows)
+                         : bidirectional_decoder->forward(rows, in.key_padding_mask.defined() ? row_valid : at::Tensor());
+  const auto ct = ops::compute_type(in.q);
+  out.estimate = at::softmax(out.logits.to(ct), -1) * row_valid.view({N, 1, T, 1});  // (N, H, T, K)
+  at::Tensor scales = at::sigmoid(attention_predictor_dec_scaler->forward(z).to(ct));  // (N, H, T, 2)
+  out.s_prob = scales.select(-1, 0);
+  out.s_mix = scales.select(-1, 1).unsqueeze(-1);
+  return out;
+}
+
+at::Tensor SeaAttentionImpl::mask_step(const at::Tensor& estimate, const ops::KeyLayout& layout) const {
+  at::NoGradGuard no_grad;
+  return ops::grouped_topk_bits(estimate.detach(), layout, options_.k, options_.k_oversample, options_.k_flatten_dim,
+                                options_.performer.kernels);
+}
+
 AttentionOutputs SeaAttentionImpl::forward(const AttentionInputs& in) {
   if (ops::autocast_active(in.q)) {
     // Inside a mixed-precision region SEA runs in fp32 (the spec forces its estimator, softmaxes, resize and
@@ -129,46 +184,22 @@ AttentionOutputs SeaAttentionImpl::forward(const AttentionInputs& in) {
   SEA_CHECK(H == shape_.num_heads && D == shape_.head_dim, "perlin: expected ", shape_.num_heads, " heads of dim ",
             shape_.head_dim, ", got q ", in.q.sizes());
   const auto dtype = in.q.scalar_type();
-  ops::KeyLayout layout = ops::make_key_layout(in.key_padding_mask, in.causal, N, T, in.q.options());
+  const auto ct = ops::compute_type(in.q);
+  ops::KeyLayout layout = key_layout(in);
   at::Tensor row_valid = (layout.row_len > 0);                      // (N, T)
   at::Tensor row_valid_f = row_valid.to(dtype).view({N, 1, T, 1});  // zeroes padded query rows
+  at::Tensor v = masked_values(in, layout);
 
-  // 1. V_cat = [V_I ; V], padded rows zero.
-  at::Tensor v = in.key_padding_mask.defined() ? in.v * row_valid_f : in.v;
-  at::Tensor v_identity;
-  if (in.causal) {
-    SEA_CHECK(T <= v_eye_learned_causal.size(2), "perlin: sequence length ", T, " exceeds the positional table (",
-              v_eye_learned_causal.size(2), " rows = max_positions)");
-    v_identity = v_eye_learned_causal.slice(2, 0, T).to(dtype).expand({N, H, T, D});
-  } else {
-    v_identity = stretched_identity(layout, D, in.v.options()).expand({N, H, T, D});
-  }
-  at::Tensor v_cat = at::cat({v_identity, v}, -1);
-  if (in.key_padding_mask.defined()) v_cat = v_cat * row_valid_f;
-
-  // 2. Performer estimate (fp32).
-  at::Tensor c_perf = performer->forward(in.q, in.k, v_cat, in.scale, in.causal, in.key_padding_mask).to(dtype);
-
-  // 3. Encoder, row decoder with channel split, CNN decoder, softmax over K; scalers.
-  at::Tensor z = attention_predictor_enc->forward(at::cat({c_perf, v}, -1));  // (N, H, T, 2D)
-  at::Tensor rows = attention_predictor_dec_row->forward(z)                    // (N, H, T, c_h·W)
-                        .view({N, H, T, split_channels_, split_width_})
-                        .permute({0, 1, 3, 2, 4})
-                        .reshape({N, H * split_channels_, T, split_width_});
-  at::Tensor logits = in.causal ? causal_decoder->forward(rows)
-                                : bidirectional_decoder->forward(rows, in.key_padding_mask.defined() ? row_valid : at::Tensor());
-  const auto ct = ops::compute_type(in.q);
-  at::Tensor estimate = at::softmax(logits.to(ct), -1) * row_valid.view({N, 1, T, 1});  // (N, H, T, K)
-  at::Tensor scales = at::sigmoid(attention_predictor_dec_scaler->forward(z).to(ct));  // (N, H, T, 2)
-  at::Tensor s_prob = scales.select(-1, 0), s_mix = scales.select(-1, 1).unsqueeze(-1);
-
-  // 4. Mask: grouped top-k in the compressed space.
-  at::Tensor kept_cells;
-  {
-    at::NoGradGuard no_grad;
-    kept_cells = ops::grouped_topk_mask(estimate.detach(), layout, options_.k, options_.k_oversample,
-                                        options_.k_flatten_dim);
-  }
+  // 1-2. Performer estimate of [V_I ; V]; 3. predictor: Â and the scalers; 4. the kept cells.
+  at::Tensor c_perf = performer_step(in, layout, v);
+  Estimate est = predictor_step(in, layout, v, c_perf);
+  const at::Tensor& estimate = est.estimate;
+  const at::Tensor& logits = est.logits;
+  const at::Tensor& s_prob = est.s_prob;
+  const at::Tensor& s_mix = est.s_mix;
+  at::Tensor kept_bits = mask_step(estimate, layout);
+  const ops::Backend backend = options_.performer.kernels;
+  const int64_t K = options_.predictor_length;
 
   // 5. Sparse attention, dense-emulated or sparse.
   bool dense = options_.path == SeaPath::Dense ||
@@ -177,15 +208,17 @@ AttentionOutputs SeaAttentionImpl::forward(const AttentionInputs& in) {
   at::Tensor row_scale = options_.partial_attention_scaler ? s_prob : at::Tensor();
   ops::SparseAttentionResult attn;
   ops::DenseCells cells;  // the T×T cell map, dense path only (shared by the mask and the loss)
+  at::Tensor kept_cells;  // (N, H, T, K) bool, when the dense path or the artefacts need it
+  if (dense || in.return_artefacts) kept_cells = ops::unpack_kept_cells(kept_bits, K);
   if (dense) {
-    cells = ops::dense_cells(layout, options_.predictor_length);
+    cells = ops::dense_cells(layout, K);
     at::Tensor key_mask = ops::dense_key_mask(kept_cells, cells, layout, options_.k, options_.k_oversample);
     attn = ops::masked_dense_attention(in.q, in.k, in.v, key_mask, in.scale, row_scale, in.return_artefacts);
   } else {
     ops::SparseAttentionOptions so;
     so.scale = in.scale, so.k = options_.k, so.k_oversample = options_.k_oversample;
-    so.query_chunk = options_.query_chunk, so.want_probs = in.return_artefacts;
-    attn = ops::sparse_attention(in.q, in.k, in.v, kept_cells, layout, row_scale, so);
+    so.query_chunk = options_.query_chunk, so.want_probs = in.return_artefacts, so.backend = backend;
+    attn = ops::sparse_attention(in.q, in.k, in.v, kept_bits, K, layout, row_scale, so);
   }
 
   // 6. Mix with the average context.

@@ -10,6 +10,10 @@
 #include "sea/ops/precision.h"
 #include "sea/util/error.h"
 
+#if SEA_WITH_CUDA
+#include "ops/cuda/cuda_ops.h"
+#endif
+
 namespace sea::ops {
 
 int64_t performer_num_features(int64_t head_dim, double nb_feature_factor) {
@@ -103,10 +107,15 @@ at::Tensor linear_attention(const at::Tensor& phi_q, const at::Tensor& phi_k, co
 
 at::Tensor performer_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                const at::Tensor& projection, FeatureKernel kernel, bool causal,
-                               const at::Tensor& key_valid, int64_t chunk_size) {
+                               const at::Tensor& key_valid, int64_t chunk_size, Backend backend) {
   SEA_CHECK(q.dim() == 4 && k.sizes() == q.sizes() && v.dim() == 4 && v.size(2) == q.size(2),
             "performer: expected q, k (N, H, T, D) and v (N, H, T, Dv); got q ", q.sizes(), ", k ", k.sizes(),
             ", v ", v.sizes());
+  if (resolve_backend(backend, q, "performer") == Backend::Cuda) {
+#if SEA_WITH_CUDA
+    return cuda::performer_attention(q, k, v, projection, kernel, causal, key_valid);
+#endif
+  }
   at::Tensor phi_q = favor_features(q, projection, kernel, /*is_query=*/true);
   at::Tensor phi_k = favor_features(k, projection, kernel, /*is_query=*/false, key_valid);
   if (key_valid.defined()) {

@@ -8,6 +8,10 @@
 #include "sea/ops/precision.h"
 #include "sea/util/error.h"
 
+#if SEA_WITH_CUDA
+#include "ops/cuda/cuda_ops.h"
+#endif
+
 namespace sea::ops {
 
 SparseAttentionResult masked_dense_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
@@ -26,9 +30,11 @@ SparseAttentionResult masked_dense_attention(const at::Tensor& q, const at::Tens
   return out;
 }
 
-SparseAttentionResult sparse_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                                       const at::Tensor& kept_cells, const KeyLayout& layout,
-                                       const at::Tensor& row_scale, const SparseAttentionOptions& o) {
+namespace {
+// The ATen reference: chunks of rows, kept cells expanded to (row, head, key) entries.
+SparseAttentionResult chunked_sparse_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                               const at::Tensor& kept_cells, const KeyLayout& layout,
+                                               const at::Tensor& row_scale, const SparseAttentionOptions& o) {
   SEA_CHECK(o.query_chunk > 0, "sparse_attention: query_chunk must be positive, got ", o.query_chunk);
   const int64_t N = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3), Dv = v.size(3);
   const int64_t K = kept_cells.size(3);
@@ -90,6 +96,34 @@ SparseAttentionResult sparse_attention(const at::Tensor& q, const at::Tensor& k,
     out.probs = at::sparse_coo_tensor(index, values, {N, H, T, T}).coalesce();
   }
   return out;
+}
+
+}  // namespace
+
+SparseAttentionResult sparse_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                       const at::Tensor& kept_bits, int64_t K, const KeyLayout& layout,
+                                       const at::Tensor& row_scale, const SparseAttentionOptions& o) {
+  SEA_CHECK(q.dim() == 4 && k.sizes() == q.sizes() && v.dim() == 4 && v.sizes().slice(0, 3) == q.sizes().slice(0, 3),
+            "sparse_attention: expected q, k (N, H, T, D) and v (N, H, T, Dv); got q ", q.sizes(), ", k ", k.sizes(),
+            ", v ", v.sizes());
+  SEA_CHECK(kept_bits.dim() == 4 && kept_bits.sizes().slice(0, 3) == q.sizes().slice(0, 3) &&
+                kept_bits.size(3) == (K + 31) / 32,
+            "sparse_attention: kept_bits must be (N, H, T, ceil(K/32)) = (", q.size(0), ", ", q.size(1), ", ", q.size(2),
+            ", ", (K + 31) / 32, ") for K = ", K, ", got ", kept_bits.sizes());
+  if (!o.want_probs && resolve_backend(o.backend, q, "sparse_attention") == Backend::Cuda) {
+#if SEA_WITH_CUDA
+    SEA_CHECK(o.backend == Backend::Auto || cuda::sparse_attention_supported(q, k, v),
+              "sparse_attention: the CUDA kernel takes head dims 16, 32, 64, 128 with q, k, v of one type and "
+              "v's head dim equal to q's; got q ", q.sizes(), " ", q.scalar_type(), ", v ", v.sizes(), " ",
+              v.scalar_type());
+    if (cuda::sparse_attention_supported(q, k, v)) {
+      SparseAttentionResult out;
+      out.context = cuda::sparse_attention(q, k, v, kept_bits, K, layout, row_scale, o);
+      return out;
+    }
+#endif
+  }
+  return chunked_sparse_attention(q, k, v, unpack_kept_cells(kept_bits, K), layout, row_scale, o);
 }
 
 }  // namespace sea::ops

@@ -8,6 +8,10 @@
 
 #include "sea/util/error.h"
 
+#if SEA_WITH_CUDA
+#include "ops/cuda/cuda_ops.h"
+#endif
+
 namespace sea::ops {
 
 KFlattenDim parse_k_flatten_dim(const std::string& name, const std::string& where) {
@@ -32,6 +36,7 @@ KeyLayout make_key_layout(const at::Tensor& key_valid, bool causal, int64_t N, i
                           const at::TensorOptions& options) {
   KeyLayout out;
   out.causal = causal;
+  out.has_padding = key_valid.defined();
   const auto long_opts = options.dtype(at::kLong);
   out.key_valid = key_valid.defined() ? key_valid.to(options.device(), at::kBool)
                                       : at::ones({N, T}, options.dtype(at::kBool));
@@ -105,6 +110,46 @@ at::Tensor grouped_topk_mask(const at::Tensor& estimate, const KeyLayout& layout
     out = kept.view({N, H, T, K});
   }
   return (out & row_valid.view({N, 1, T, 1})).contiguous();
+}
+
+at::Tensor pack_kept_cells(const at::Tensor& kept_cells) {
+  SEA_CHECK(kept_cells.dim() == 4 && kept_cells.scalar_type() == at::kBool,
+            "pack_kept_cells: expected (N, H, T, K) bool, got ", kept_cells.sizes(), " ", kept_cells.scalar_type());
+  const int64_t K = kept_cells.size(3), W = (K + 31) / 32;
+  at::Tensor padded = at::constant_pad_nd(kept_cells.to(at::kLong), {0, W * 32 - K}, 0);
+  auto sizes = kept_cells.sizes().vec();
+  sizes.back() = W;
+  sizes.push_back(32);
+  at::Tensor weights = at::pow(2, at::arange(32, padded.options()));  // bit b of a word
+  // Sum in int64, then reinterpret the low 32 bits (bit 31 set gives a negative int32).
+  return (padded.view(sizes) * weights).sum(-1).to(at::kInt).contiguous();
+}
+
+at::Tensor unpack_kept_cells(const at::Tensor& kept_bits, int64_t K) {
+  SEA_CHECK(kept_bits.dim() == 4 && kept_bits.scalar_type() == at::kInt && kept_bits.size(3) == (K + 31) / 32,
+            "unpack_kept_cells: expected (N, H, T, ", (K + 31) / 32, ") int32 for K = ", K, ", got ", kept_bits.sizes(),
+            " ", kept_bits.scalar_type());
+  at::Tensor shifts = at::arange(32, kept_bits.options());
+  at::Tensor bits = at::bitwise_and(at::bitwise_right_shift(kept_bits.unsqueeze(-1), shifts), 1);
+  auto sizes = kept_bits.sizes().vec();
+  sizes.back() *= 32;
+  return bits.reshape(sizes).slice(3, 0, K).to(at::kBool).contiguous();
+}
+
+at::Tensor grouped_topk_bits(const at::Tensor& estimate, const KeyLayout& layout, double k, double k_oversample,
+                             KFlattenDim mode, Backend backend) {
+  if (resolve_backend(backend, estimate, "topk_mask") == Backend::Cuda) {
+    SEA_CHECK(estimate.dim() == 4, "topk_mask: estimate must be (N, H, T, K), got ", estimate.sizes());
+    SEA_CHECK(k > 0 && k_oversample >= 1.0, "topk_mask: need k > 0 and k_oversample >= 1, got k = ", k,
+              ", k_oversample = ", k_oversample);
+    SEA_CHECK(!(layout.causal && (mode == KFlattenDim::Head || mode == KFlattenDim::Batch)), "topk_mask: k_flatten_dim '",
+              to_string(mode), "' lets later rows take budget from earlier ones, which breaks causality; use "
+              "causal_batch or query for causal layers");
+#if SEA_WITH_CUDA
+    return cuda::grouped_topk_bits(estimate, layout.row_len, k, k_oversample, mode);
+#endif
+  }
+  return pack_kept_cells(grouped_topk_mask(estimate, layout, k, k_oversample, mode));
 }
 
 at::Tensor oversample_keep(const at::Tensor& rank, const at::Tensor& row_len, double k, double k_oversample) {

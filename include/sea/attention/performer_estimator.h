@@ -22,7 +22,9 @@ struct PerformerEstimatorOptions {
   double nb_feature_factor = 8.0;  // m = int(D·ln D / nb_feature_factor)
   int64_t redraw_interval = 1000;  // optimizer steps (in training mode) between redraws; 0 = never
   int64_t seed = 42;               // with the layer index, fixes every draw
-  int64_t chunk_size = 128;        // rows per chunk of the causal prefix sums
+  int64_t chunk_size = 128;        // rows per chunk of the causal prefix sums (reference)
+  ops::Backend kernels = ops::Backend::Auto;  // "kernels": auto | reference | cuda (ops/backend.h); SEA
+                                              // uses it for all three of its operators
 
   // Reads the keys above from `options` (all optional), checking their ranges.
   static PerformerEstimatorOptions read(JsonReader& options);

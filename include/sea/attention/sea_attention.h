@@ -28,6 +28,8 @@
 //   path ("auto"), query_chunk (128)  sparse-path rows per chunk
 //   causal_inner_channels (2)   c_h of the causal decoder
 //   nb_feature_factor (8), redraw_interval (1000), seed (42), performer_chunk_size (128): the estimator's
+//   kernels ("auto")            auto | reference | cuda: CUDA kernels or ATen references for all three
+//                               operators (ops/backend.h)
 //
 // State-dict names under the layer's method.: performer.*, v_eye_learned_causal (causal only),
 // attention_predictor_enc.{0,1}, attention_predictor_dec_row.0, attention_predictor_dec_scaler.0,
@@ -70,6 +72,24 @@ class SeaAttentionImpl : public AttentionMethodImpl {
   std::string name() const override { return "perlin"; }
   void on_optimizer_step() override { performer->optimizer_step(); }
   bool uses_teacher_signals() const override { return true; }
+
+  // The steps of forward(), public so that sea-bench can time each alone. All take the layer's inputs.
+  struct Estimate {
+    at::Tensor estimate;  // Â (N, H, T, K): softmax over K of the logits, zero on padded rows, fp32
+    at::Tensor logits;    // (N, H, T, K)
+    at::Tensor s_prob;    // (N, H, T): the probability scaler σ(scales[..., 0])
+    at::Tensor s_mix;     // (N, H, T, 1): the mixing weight σ(scales[..., 1])
+  };
+  ops::KeyLayout key_layout(const AttentionInputs& in) const;
+  at::Tensor masked_values(const AttentionInputs& in, const ops::KeyLayout& layout) const;  // v, padded rows 0
+  // Steps 1-2: the Performer estimate of [V_I ; V] (N, H, T, 2D), in q's dtype. v = masked_values(in, layout).
+  at::Tensor performer_step(const AttentionInputs& in, const ops::KeyLayout& layout, const at::Tensor& v) const;
+  // Step 3: encoder, row decoder, CNN decoder, softmax; the scalers.
+  Estimate predictor_step(const AttentionInputs& in, const ops::KeyLayout& layout, const at::Tensor& v,
+                          const at::Tensor& c_perf);
+  // Step 4: the kept cells as a bitset (N, H, T, ceil(K/32)) int32 (ops/topk_mask.h). Step 5 is
+  // ops::sparse_attention (or the dense emulation in training).
+  at::Tensor mask_step(const at::Tensor& estimate, const ops::KeyLayout& layout) const;
 
   // Dynamic k and path: take effect at the next forward, no retraining.
   void set_k(double k);

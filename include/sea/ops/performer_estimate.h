@@ -12,6 +12,8 @@
 
 #include <cstdint>
 
+#include "sea/ops/backend.h"
+
 namespace sea::ops {
 
 // Number of random features for head dim D: int(D · ln D / nb_feature_factor), at least 1.
@@ -47,8 +49,12 @@ at::Tensor linear_attention(const at::Tensor& phi_q, const at::Tensor& phi_k, co
 // The whole estimate in fp32 (fp64 for fp64 input): features of q and k, keys at invalid positions zeroed, linear attention.
 // q, k (N, H, T, D); v (N, H, T, Dv); key_valid (N, T) bool or undefined. Returns (N, H, T, Dv).
 // Rows that see no valid key (all keys padded, or none at or before t when causal) are zero.
+// Backend (backend.h): the reference composes the functions above (chunk_size rows per causal chunk); the
+// CUDA kernels (kernels/performer_estimate) fuse the feature maps into the chunked prefix sums, forward and
+// backward, and never hold a per-position m × Dv state.
 at::Tensor performer_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                const at::Tensor& projection, FeatureKernel kernel, bool causal,
-                               const at::Tensor& key_valid = {}, int64_t chunk_size = 128);
+                               const at::Tensor& key_valid = {}, int64_t chunk_size = 128,
+                               Backend backend = Backend::Auto);
 
 }  // namespace sea::ops

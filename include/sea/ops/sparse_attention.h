@@ -3,10 +3,13 @@
 //
 //  * masked_dense_attention: builds the (N, H, T, T) scores and masks them. Simple; the oracle, and what
 //    training uses (the distillation losses need the T×T student scores anyway).
-//  * sparse_attention: never builds anything T×T. Rows are processed in chunks; the kept cells of a chunk are
-//    expanded to (row, head, key) entries with the discretisation of topk_mask.h, and scores, a segmented
-//    softmax and the weighted sum of values are computed on those entries only. Memory is linear in T
-//    (entries per chunk ≈ rows · H · k). This ATen version is the reference the CUDA kernels replace.
+//  * sparse_attention: never builds anything T×T. Two backends (backend.h):
+//    - Reference (ATen): rows are processed in chunks; the kept cells of a chunk are expanded to (row, head,
+//      key) entries with the discretisation of topk_mask.h, and scores, a segmented softmax and the weighted
+//      sum of values are computed on those entries only. Memory is linear in T (entries per chunk ≈ rows·H·k).
+//    - Cuda (kernels/sparse_attention): one fused kernel, forward and backward; the only extra memory is
+//      one fp32 log-sum-exp per (row, head) kept for the backward. Probabilities on request (want_probs)
+//      come from the reference.
 //
 // Both: q, k, v (N, H, T, D); rows with no kept key give zero; softmax in fp32; result in v's dtype.
 #pragma once
@@ -32,13 +35,15 @@ struct SparseAttentionOptions {
   double scale = 1.0;
   double k = 0;             // the budget the mask was built with (for the k_oversample thinning)
   double k_oversample = 1.0;
-  int64_t query_chunk = 128;  // rows per chunk
+  int64_t query_chunk = 128;  // rows per chunk (reference)
   bool want_probs = false;
+  Backend backend = Backend::Auto;
 };
 
-// kept_cells: (N, H, T, K) bool (grouped_topk_mask); row_scale: (N, H, T) or undefined.
+// kept_bits: (N, H, T, ceil(K/32)) int32, the bitset of kept cells (grouped_topk_bits); row_scale: (N, H, T)
+// or undefined. Differentiable in q, k, v and row_scale on both backends.
 SparseAttentionResult sparse_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                                       const at::Tensor& kept_cells, const KeyLayout& layout,
+                                       const at::Tensor& kept_bits, int64_t K, const KeyLayout& layout,
                                        const at::Tensor& row_scale, const SparseAttentionOptions& options);
 
 }  // namespace sea::ops

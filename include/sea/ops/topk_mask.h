@@ -27,6 +27,8 @@
 
 #include <string>
 
+#include "sea/ops/backend.h"
+
 namespace sea::ops {
 
 enum class KFlattenDim { Query, Head, Batch, CausalBatch };
@@ -39,6 +41,7 @@ struct KeyLayout {
   at::Tensor rank_to_key;   // (N, T) int64: position of the key of rank r (0 past the last valid key)
   at::Tensor key_valid;     // (N, T) bool
   bool causal = false;
+  bool has_padding = false;  // a key_valid mask was given (else rank == position; kernels skip the lookup)
 };
 
 // key_valid: (N, T) bool or undefined (= all valid); options give the device.
@@ -48,6 +51,19 @@ KeyLayout make_key_layout(const at::Tensor& key_valid, bool causal, int64_t N, i
 // The budgets and the selection. estimate: (N, H, T, K) >= 0; returns the kept cells (N, H, T, K) bool.
 at::Tensor grouped_topk_mask(const at::Tensor& estimate, const KeyLayout& layout, double k, double k_oversample,
                              KFlattenDim mode);
+
+// The sparse layout the kernels exchange: the kept cells of each (n, h, t) as a bitset, (N, H, T, W) int32
+// with W = ceil(K / 32); cell c is bit (c % 32) of word c / 32. 8 bytes per row and head at K = 64, read
+// once by the sparse attention kernel, which walks the set bits in order and turns each kept cell into its
+// contiguous run of key ranks [start(c), start(c + 1)) (item 3 above).
+at::Tensor pack_kept_cells(const at::Tensor& kept_cells);            // (N, H, T, K) bool -> bits
+at::Tensor unpack_kept_cells(const at::Tensor& kept_bits, int64_t K);  // bits -> (N, H, T, K) bool
+
+// grouped_topk_mask as a bitset, by `backend`: the reference packs grouped_topk_mask; the CUDA kernel
+// (kernels/topk_mask) selects by a radix select in one read of the estimate and writes the bits directly.
+// Of several cells with equal estimates at the budget's edge, the two may keep different ones.
+at::Tensor grouped_topk_bits(const at::Tensor& estimate, const KeyLayout& layout, double k, double k_oversample,
+                             KFlattenDim mode, Backend backend = Backend::Auto);
 
 // The cell of each key for each row, (N, 1, T, T) int64 in [0, K-1] (0 where the key is not visible), and the
 // visibility (N, 1, T, T) bool. Dense (T×T): for the dense-emulation path, losses and visualisation.
