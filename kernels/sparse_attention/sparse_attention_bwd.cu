@@ -10,8 +10,12 @@
 //     the block (causal: from the block's first key on), finds with a ballot those whose kept cells cover any
 //     of its keys, and for each such row adds that row's terms to the keys' gradients, which stay in
 //     registers:  dv_j += σ P_j dout,  dk_j += scale · dS_j q.
-//     Every key gradient is a sum in row order, so two runs give bitwise the same result.
+//     Every key gradient is a sum in row order, so two runs give bitwise the same result. Short sequences
+//     give too few key blocks to fill the GPU: then S warps share a block's rows (segments) and write fp32
+//     partials, which a last pass adds in segment order (still deterministic).
 #include "sparse_attention/sparse_attention_common.cuh"
+
+#include <algorithm>
 
 namespace sea::kernels {
 namespace sparse {
@@ -108,16 +112,21 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
   }
 }
 
+// Warps per block of the column pass: fewer than the row pass, because each warp keeps its running sums in
+// shared memory (8 KB).
+constexpr int kColumnWarpsPerBlock = 4;
+
 template <typename T, int D>
-__global__ void __launch_bounds__(kWarpsPerBlock * 32)
+__global__ void __launch_bounds__(kColumnWarpsPerBlock * 32)
     sparse_attention_dkdv_kernel(const SparseAttentionBackwardParams b) {
   using LL = LaneLayout<T, D>;
   constexpr int E = LL::kElemsPerLane, LPK = LL::kLanesPerKey, KPS = LL::kKeysPerStep;
   constexpr int STEPS = ColumnBlock<T, D>::kSteps, KB = ColumnBlock<T, D>::kKeys;
   const SparseAttentionForwardParams& p = b.fwd;
   const int lane = threadIdx.x & 31;
-  const int block = blockIdx.x * kWarpsPerBlock + (threadIdx.x >> 5);
-  const int h = blockIdx.y, n = blockIdx.z;
+  const int warp = threadIdx.x >> 5;
+  const int block = blockIdx.x * kColumnWarpsPerBlock + warp;
+  const int h = blockIdx.y, n = blockIdx.z % p.N, segment = blockIdx.z / p.N;
   const int valid = b.valid_keys[n];
   const int b0 = block * KB;  // first rank of this warp's keys
   if (b0 >= valid) return;
@@ -142,14 +151,34 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
 #pragma unroll
     for (int e = 0; e < E; ++e) dk[i][e] = dv[i][e] = 0.f;
   }
+  // Two-level sums: dk, dv (registers) collect one ballot group of 32 rows, then go into these running totals,
+  // so a key seen by thousands of rows is summed in blocks (rounding error ~ 32 + rows/32 additions, not rows).
+  static_assert(STEPS * E == 32, "column block holds 32 values per lane for each of dk and dv");
+  __shared__ float totals[kColumnWarpsPerBlock][2 * STEPS * E][32];
+#pragma unroll
+  for (int j = 0; j < 2 * STEPS * E; ++j) totals[warp][j][lane] = 0.f;
+  auto flush = [&] {
+#pragma unroll
+    for (int i = 0; i < STEPS; ++i) {
+#pragma unroll
+      for (int e = 0; e < E; ++e) {
+        totals[warp][i * E + e][lane] += dk[i][e];
+        totals[warp][STEPS * E + i * E + e][lane] += dv[i][e];
+        dk[i][e] = dv[i][e] = 0.f;
+      }
+    }
+  };
 
   const int64_t head_rows = (static_cast<int64_t>(n) * p.H + h) * p.T;
-  const int t_begin = p.causal ? key_position(p.rank_to_key, n, p.T, b0) : 0;
-  for (int t_base = t_begin; t_base < p.T; t_base += 32) {
+  // This warp's rows: segment `segment` of the rows that can see the block (causal: from its first key on).
+  const int first_row = p.causal ? key_position(p.rank_to_key, n, p.T, b0) : 0;
+  const int seg_len = ((p.T - first_row + b.segments - 1) / b.segments + 31) / 32 * 32;
+  const int t_begin = first_row + segment * seg_len, t_end = min(p.T, t_begin + seg_len);
+  for (int t_base = t_begin; t_base < t_end; t_base += 32) {
     // Which of these 32 rows keep a cell that covers one of the block's keys?
     const int t_lane = t_base + lane;
     bool touches = false;
-    if (t_lane < p.T) {
+    if (t_lane < t_end) {
       const int L = p.row_len[static_cast<int64_t>(n) * p.T + t_lane];
       if (L > b0) {
         const int hi = min(last, L - 1);
@@ -158,6 +187,7 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
       }
     }
     unsigned rows = __ballot_sync(0xffffffffu, touches);
+    const bool any_rows = rows != 0;
     while (rows) {
       const int t = t_base + __ffs(rows) - 1;
       rows &= rows - 1;
@@ -194,17 +224,71 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32)
         }
       }
     }
+    if (any_rows) flush();
   }
+  flush();
 
 #pragma unroll
   for (int i = 0; i < STEPS; ++i) {
+#pragma unroll
+    for (int e = 0; e < E; ++e) {
+      dk[i][e] = totals[warp][i * E + e][lane];
+      dv[i][e] = totals[warp][STEPS * E + i * E + e][lane];
+    }
+  }
+#pragma unroll
+  for (int i = 0; i < STEPS; ++i) {
     if (rank[i] > last) continue;
+    if (b.segments > 1) {  // partial sums by rank, added in segment order by the reduce pass
+      const int64_t slot = (static_cast<int64_t>(segment) * p.N * p.H * p.T + head_rows + rank[i]) * D + sub * E;
+      const int64_t dv_offset = static_cast<int64_t>(b.segments) * p.N * p.H * p.T * D;
+#pragma unroll
+      for (int e = 0; e < E; ++e) {
+        b.partials[slot + e] = dk[i][e];
+        b.partials[dv_offset + slot + e] = dv[i][e];
+      }
+      continue;
+    }
     const int pos = key_position(p.rank_to_key, n, p.T, rank[i]);
     const int64_t out_row = head_rows + pos;
 #pragma unroll
     for (int e = 0; e < E; ++e) dk[i][e] *= p.scale;
     store_slice<T, E>(static_cast<T*>(b.dk) + out_row * D + sub * E, dk[i]);
     store_slice<T, E>(static_cast<T*>(b.dv) + out_row * D + sub * E, dv[i]);
+  }
+}
+
+// dk, dv = the sum over segments of the column pass's partials, in segment order (deterministic); one thread
+// per (n, h, rank, slice of E elements). Ranks past the sample's valid keys have no key: nothing to write.
+template <typename T, int D>
+__global__ void sparse_attention_dkdv_reduce_kernel(const SparseAttentionBackwardParams b) {
+  constexpr int E = LaneLayout<T, D>::kElemsPerLane, SLICES = D / E;
+  const SparseAttentionForwardParams& p = b.fwd;
+  const int64_t total = static_cast<int64_t>(p.N) * p.H * p.T * SLICES;
+  const int64_t plane = static_cast<int64_t>(p.N) * p.H * p.T * D;  // one segment's partials
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int slice = static_cast<int>(i % SLICES);
+    const int64_t row = i / SLICES;  // (n, h, rank)
+    const int rank = static_cast<int>(row % p.T);
+    const int n = static_cast<int>(row / (static_cast<int64_t>(p.H) * p.T));
+    if (rank >= b.valid_keys[n]) continue;
+    float dk[E], dv[E];
+#pragma unroll
+    for (int e = 0; e < E; ++e) dk[e] = dv[e] = 0.f;
+    for (int s = 0; s < b.segments; ++s) {
+      const float* part = b.partials + s * plane + row * D + slice * E;
+#pragma unroll
+      for (int e = 0; e < E; ++e) {
+        dk[e] += part[e];
+        dv[e] += part[static_cast<int64_t>(b.segments) * plane + e];
+      }
+    }
+#pragma unroll
+    for (int e = 0; e < E; ++e) dk[e] *= p.scale;
+    const int64_t out_row = row - rank + key_position(p.rank_to_key, n, p.T, rank);
+    store_slice<T, E>(static_cast<T*>(b.dk) + out_row * D + slice * E, dk);
+    store_slice<T, E>(static_cast<T*>(b.dv) + out_row * D + slice * E, dv);
   }
 }
 
@@ -217,8 +301,14 @@ cudaError_t launch_for(const SparseAttentionBackwardParams& b, cudaStream_t stre
   if (status != cudaSuccess) return status;
   constexpr int KB = ColumnBlock<T, D>::kKeys;
   const int blocks = (p.T + KB - 1) / KB;
-  const dim3 cols_grid((blocks + kWarpsPerBlock - 1) / kWarpsPerBlock, p.H, p.N);
-  sparse_attention_dkdv_kernel<T, D><<<cols_grid, kWarpsPerBlock * 32, 0, stream>>>(b);
+  const dim3 cols_grid((blocks + kColumnWarpsPerBlock - 1) / kColumnWarpsPerBlock, p.H, p.N * b.segments);
+  sparse_attention_dkdv_kernel<T, D><<<cols_grid, kColumnWarpsPerBlock * 32, 0, stream>>>(b);
+  status = cudaGetLastError();
+  if (status != cudaSuccess || b.segments <= 1) return status;
+  constexpr int kSlices = D / LaneLayout<T, D>::kElemsPerLane;
+  const long long work = static_cast<long long>(p.N) * p.H * p.T * kSlices;
+  const int reduce_blocks = static_cast<int>(std::min<long long>((work + 255) / 256, 65535));
+  sparse_attention_dkdv_reduce_kernel<T, D><<<reduce_blocks, 256, 0, stream>>>(b);
   return cudaGetLastError();
 }
 

@@ -47,7 +47,22 @@ struct SparseAttentionBackwardParams {
   void* dv = nullptr;
   float* drow_scale = nullptr;       // (N, H, T), or null when row_scale is null
   float* delta = nullptr;            // (N, H, T) scratch: σ · (dout · out_f32) per row, written by the dq pass
+  // Column-pass row segments (sparse_attention_backward_segments): with S > 1, S warps share a key block's
+  // rows and write fp32 partial dk, dv here, (2, S, N, H, T, D) by key rank; a last pass adds them in order.
+  int segments = 1;
+  float* partials = nullptr;
 };
+
+// How many row segments the column pass splits each key block's rows into: enough warps to fill an H100
+// (≈ 4096) when N·H·T alone gives few key blocks (short sequences), else 1. The wrapper sizes `partials`.
+inline int sparse_attention_backward_segments(int N, int H, int T, int D) {
+  const long long keys_per_warp = 1024 / D;
+  const long long warps = (static_cast<long long>(T) + keys_per_warp - 1) / keys_per_warp * H * N;
+  const long long wanted = (4096 + warps - 1) / warps;
+  const long long row_groups = (T + 31) / 32;  // no point in segments shorter than one ballot of 32 rows
+  return static_cast<int>(wanted < 1 ? 1 : wanted > 16 ? (row_groups < 16 ? row_groups : 16)
+                                                       : (wanted > row_groups ? row_groups : wanted));
+}
 
 // Head dims the kernels are instantiated for (others use the ATen reference).
 inline bool sparse_attention_supports_head_dim(int D) { return D == 16 || D == 32 || D == 64 || D == 128; }

@@ -11,6 +11,20 @@ torch::nn::Conv2d conv2d(int64_t cin, int64_t cout, int64_t kernel, int64_t stri
 }
 
 // Zeroes rows (dim 2) where valid (N, T') is false.
+// Area resize of the last dim, W_in -> W_out, with adaptive average pooling's windows: output j is the mean of
+// inputs [floor(j·W_in/W_out), ceil((j+1)·W_in/W_out)). Written as a product with a (W_in, W_out) averaging
+// matrix rather than at::adaptive_avg_pool2d over (T, K), whose CUDA kernel walks the T rows serially in a few
+// blocks: at T = 65,535 on an H100 it ran for minutes.
+at::Tensor area_resize_weights(int64_t w_in, int64_t w_out) {
+  at::Tensor weights = at::zeros({w_in, w_out}, at::kDouble);
+  auto acc = weights.accessor<double, 2>();
+  for (int64_t j = 0; j < w_out; ++j) {
+    const int64_t start = (j * w_in) / w_out, end = ((j + 1) * w_in + w_out - 1) / w_out;
+    for (int64_t i = start; i < end; ++i) acc[i][j] = 1.0 / static_cast<double>(end - start);
+  }
+  return weights;  // (W_in, W_out)
+}
+
 at::Tensor zero_rows(const at::Tensor& x, const at::Tensor& valid) {
   return x * valid.to(x.scalar_type()).view({valid.size(0), 1, valid.size(1), 1});
 }
@@ -35,13 +49,16 @@ CausalMaskDecoderImpl::CausalMaskDecoderImpl(int64_t H, int64_t ch, int64_t K) :
 }
 
 at::Tensor CausalMaskDecoderImpl::forward(const at::Tensor& x) {
-  const int64_t T = x.size(2);
   at::Tensor y = norm_in->forward(x);
   y = at::relu(conv1->forward(y));
   y = at::relu(conv2->forward(y));
   y = y.repeat_interleave(4, /*dim=*/3);                       // nearest ×4 in width: (N, 2H, T, K)
   y = conv_out->forward(y);                                    // (N, H, T, K + 2)
-  y = at::adaptive_avg_pool2d(y, {T, K_});                     // area resize in width
+  if (!area_weights_.defined() || area_weights_.device() != y.device() ||
+      area_weights_.scalar_type() != y.scalar_type() || area_weights_.size(0) != y.size(3)) {
+    area_weights_ = area_resize_weights(y.size(3), K_).to(y.device(), y.scalar_type());
+  }
+  y = at::matmul(y, area_weights_);                            // area resize in width: (N, H, T, K)
   return norm_out->forward(y);
 }
 

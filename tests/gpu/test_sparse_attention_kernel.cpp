@@ -122,8 +122,10 @@ TEST(SparseAttentionKernel, ForwardAndBackwardAwkwardLengths) {
 
 TEST(SparseAttentionKernel, LongSequenceTwelveHeads) {
   SEA_SKIP_WITHOUT_KERNELS();
-  Case c;
-  c.T = 4097, c.H = 12, c.k = 64, c.K = 64;
+  Case c;  // N = 2: enough key blocks that the column pass runs unsplit (one segment); the shorter cases split
+  c.T = 4097, c.H = 12, c.N = 2, c.k = 64, c.K = 64;
+  check_case(c, /*backward=*/true);
+  c.N = 1;  // two segments
   check_case(c, /*backward=*/true);
   c.causal = false, c.padding = true, c.N = 2, c.H = 1;
   check_case(c, /*backward=*/true);

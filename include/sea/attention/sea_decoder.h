@@ -47,6 +47,7 @@ class CausalMaskDecoderImpl : public torch::nn::Module {
 
  private:
   int64_t K_;
+  at::Tensor area_weights_;  // (K + 2, K) averaging matrix of the width resize, cached per device and type (not state)
 };
 TORCH_MODULE(CausalMaskDecoder);
 

@@ -138,6 +138,13 @@ class SparseAttentionFunction : public torch::autograd::Function<SparseAttention
     b.dq = dq.data_ptr(), b.dk = dk.data_ptr(), b.dv = dv.data_ptr();
     b.drow_scale = drow_scale.defined() ? drow_scale.data_ptr<float>() : nullptr;
     b.delta = delta.data_ptr<float>();
+    b.segments = kernels::sparse_attention_backward_segments(static_cast<int>(N), static_cast<int>(H),
+                                                             static_cast<int>(T), static_cast<int>(D));
+    at::Tensor partials;  // (2, S, N, H, T, D) fp32, only when the column pass is split
+    if (b.segments > 1) {
+      partials = at::empty({2, b.segments, N, H, T, D}, q.options().dtype(at::kFloat));
+      b.partials = partials.data_ptr<float>();
+    }
     DeviceScope scope(q);
     check_launch(kernels::launch_sparse_attention_backward(b, current_stream(q)), "sparse_attention backward");
     return {dq, dk, dv, drow_scale, at::Tensor()};
