@@ -2,8 +2,8 @@
 // the two feature maps, and linear attention (non-causal, and causal by chunked prefix sums).
 //
 // This is the ATen reference of SEA's first operator (DESIGN.md §2 "Operators"): the `performer` attention
-// method and SEA's estimator (sea_attention.h) both call it, and the CUDA kernels of a later issue are tested
-// against it. Semantics follow performer_pytorch's FastAttention as the SEA reference uses it
+// method and SEA's estimator (sea_attention.h) both call it, and the CUDA kernels (kernels/performer_estimate)
+// are tested against it. Semantics follow performer_pytorch's FastAttention as the SEA reference uses it
 // (SEA_SPEC.md §2.3), with one change: keys at padded positions are removed from the sums (their features are
 // zeroed and they do not enter the softmax-kernel stabiliser), so that padding never changes a valid output.
 #pragma once

@@ -1,5 +1,5 @@
 // topk_mask.h — SEA's second operator: which cells of the compressed estimate (N, H, T, K) are kept, and how
-// a kept cell maps to keys. ATen reference (CPU and GPU); the CUDA kernels of a later issue replace it.
+// a kept cell maps to keys. ATen reference (CPU and GPU) of the CUDA kernel kernels/topk_mask (grouped_topk_bits).
 //
 // 1. Visible keys (KeyLayout). Query row t of sample n sees the valid keys (key_valid) at or before t when
 //    causal, all valid keys otherwise; L_t is their number, and the r-th of them (0-based, by position) has
