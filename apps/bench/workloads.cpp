@@ -6,6 +6,7 @@
 #include <torch/csrc/autograd/autograd.h>
 
 #include <cmath>
+#include <cstdio>
 
 #include "sea/attention/registry.h"
 #include "sea/attention/sea_attention.h"
@@ -265,6 +266,19 @@ Workload sea_step_workload(const std::string& step, bool causal, int64_t T, Pass
       if (backward) backward_with_random_grads({out}, *grads);
     };
     if (backward) w.before_each = gradient_reset({in.q, in.k, in.v, row_scale}, nullptr);
+    if (!backward) {
+      // How many rows of a block share each key they read (ops::kept_key_reuse): 1 = every row's keys are its
+      // own, so no kernel can serve them from a block-shared tile; the sparse kernel's blocks are 8 rows.
+      std::string reuse = "rows per kept key in blocks of";
+      for (int64_t rows_per_block : {8, 64}) {
+        auto [row_keys, block_keys] = ops::kept_key_reuse(bits, K, layout, rows_per_block);
+        char text[48];
+        std::snprintf(text, sizeof text, " %lld: %.2f", static_cast<long long>(rows_per_block),
+                      block_keys > 0 ? row_keys / block_keys : 0.0);
+        reuse += text;
+      }
+      w.note = reuse;
+    }
     // The HBM floor's bytes: Q, K, V, O; the kept-cell bits; row_scale (fp32); row_len (int64).
     const double rows = static_cast<double>(s.batch) * s.heads * T;
     const double elem = static_cast<double>(c10::elementSize(s.dtype));
@@ -273,7 +287,10 @@ Workload sea_step_workload(const std::string& step, bool causal, int64_t T, Pass
   } else {
     fail("sea-bench: unknown SEA step '", step, "'");
   }
-  if (step != "sea:predictor") w.note = kernels_note(sea->options().performer.kernels, in.q);
+  if (step != "sea:predictor") {
+    const std::string kernels = kernels_note(sea->options().performer.kernels, in.q);
+    w.note = w.note.empty() ? kernels : kernels + "; " + w.note;
+  }
   return w;
 }
 

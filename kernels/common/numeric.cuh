@@ -57,3 +57,29 @@ __device__ __forceinline__ float warp_max(float x) {
       }                                                          \
     }                                                            \
   }()
+
+// SEA_DISPATCH_HEAD_DIM(d, D, ...) runs the body with the compile-time head dim D in {16, 32, 64, 128};
+// cudaErrorInvalidValue for any other d.
+#define SEA_DISPATCH_HEAD_DIM(HEAD_DIM, D, ...)          \
+  [&]() -> cudaError_t {                                 \
+    switch (HEAD_DIM) {                                  \
+      case 16: {                                         \
+        constexpr int D = 16;                            \
+        return __VA_ARGS__();                            \
+      }                                                  \
+      case 32: {                                         \
+        constexpr int D = 32;                            \
+        return __VA_ARGS__();                            \
+      }                                                  \
+      case 64: {                                         \
+        constexpr int D = 64;                            \
+        return __VA_ARGS__();                            \
+      }                                                  \
+      case 128: {                                        \
+        constexpr int D = 128;                           \
+        return __VA_ARGS__();                            \
+      }                                                  \
+      default:                                           \
+        return cudaErrorInvalidValue;                    \
+    }                                                    \
+  }()

@@ -319,13 +319,7 @@ cudaError_t launch_sparse_attention_backward(const SparseAttentionBackwardParams
   const SparseAttentionForwardParams& p = b.fwd;
   if (p.T == 0 || p.H == 0 || p.N == 0) return cudaSuccess;
   return SEA_DISPATCH_DTYPE(p.dtype, scalar_t, [&] {
-    switch (p.D) {
-      case 16: return sparse::launch_for<scalar_t, 16>(b, stream);
-      case 32: return sparse::launch_for<scalar_t, 32>(b, stream);
-      case 64: return sparse::launch_for<scalar_t, 64>(b, stream);
-      case 128: return sparse::launch_for<scalar_t, 128>(b, stream);
-      default: return cudaErrorInvalidValue;
-    }
+    return SEA_DISPATCH_HEAD_DIM(p.D, kHeadDim, [&] { return sparse::launch_for<scalar_t, kHeadDim>(b, stream); });
   });
 }
 

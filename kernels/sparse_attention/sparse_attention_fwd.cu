@@ -121,13 +121,7 @@ cudaError_t launch_for(const SparseAttentionForwardParams& p, cudaStream_t strea
 cudaError_t launch_sparse_attention_forward(const SparseAttentionForwardParams& p, cudaStream_t stream) {
   if (p.T == 0 || p.H == 0 || p.N == 0) return cudaSuccess;
   return SEA_DISPATCH_DTYPE(p.dtype, scalar_t, [&] {
-    switch (p.D) {
-      case 16: return sparse::launch_for<scalar_t, 16>(p, stream);
-      case 32: return sparse::launch_for<scalar_t, 32>(p, stream);
-      case 64: return sparse::launch_for<scalar_t, 64>(p, stream);
-      case 128: return sparse::launch_for<scalar_t, 128>(p, stream);
-      default: return cudaErrorInvalidValue;
-    }
+    return SEA_DISPATCH_HEAD_DIM(p.D, kHeadDim, [&] { return sparse::launch_for<scalar_t, kHeadDim>(p, stream); });
   });
 }
 

@@ -59,6 +59,17 @@ at::Tensor row_budget(const at::Tensor& row_len, double cells_times_k, double k_
   return at::where(row_len > 0, b, at::zeros_like(b)).to(at::kLong);
 }
 
+// What both backends require of their arguments.
+void check_topk_arguments(const at::Tensor& estimate, const KeyLayout& layout, double k, double k_oversample,
+                          KFlattenDim mode) {
+  SEA_CHECK(estimate.dim() == 4, "topk_mask: estimate must be (N, H, T, K), got ", estimate.sizes());
+  SEA_CHECK(k > 0 && k_oversample >= 1.0, "topk_mask: need k > 0 and k_oversample >= 1, got k = ", k,
+            ", k_oversample = ", k_oversample);
+  SEA_CHECK(!(layout.causal && (mode == KFlattenDim::Head || mode == KFlattenDim::Batch)), "topk_mask: k_flatten_dim '",
+            to_string(mode), "' lets later rows take budget from earlier ones, which breaks causality; use "
+            "causal_batch or query for causal layers");
+}
+
 // Budget of a group whose size does not depend on the row (head, batch): same rounding, same clamp.
 int64_t fixed_budget(double cells, int64_t group_size) {
   return static_cast<int64_t>(std::clamp(std::nearbyint(cells), 1.0, static_cast<double>(group_size)));
@@ -67,12 +78,7 @@ int64_t fixed_budget(double cells, int64_t group_size) {
 
 at::Tensor grouped_topk_mask(const at::Tensor& estimate, const KeyLayout& layout, double k, double k_oversample,
                              KFlattenDim mode) {
-  SEA_CHECK(estimate.dim() == 4, "topk_mask: estimate must be (N, H, T, K), got ", estimate.sizes());
-  SEA_CHECK(k > 0 && k_oversample >= 1.0, "topk_mask: need k > 0 and k_oversample >= 1, got k = ", k,
-            ", k_oversample = ", k_oversample);
-  SEA_CHECK(!(layout.causal && (mode == KFlattenDim::Head || mode == KFlattenDim::Batch)), "topk_mask: k_flatten_dim '",
-            to_string(mode), "' lets later rows take budget from earlier ones, which breaks causality; use "
-            "causal_batch or query for causal layers");
+  check_topk_arguments(estimate, layout, k, k_oversample, mode);
   const int64_t N = estimate.size(0), H = estimate.size(1), T = estimate.size(2), K = estimate.size(3);
   at::Tensor row_valid = layout.row_len > 0;  // (N, T)
   // Padded rows rank below every real cell (estimates are >= 0) and are dropped after the selection.
@@ -139,17 +145,33 @@ at::Tensor unpack_kept_cells(const at::Tensor& kept_bits, int64_t K) {
 at::Tensor grouped_topk_bits(const at::Tensor& estimate, const KeyLayout& layout, double k, double k_oversample,
                              KFlattenDim mode, Backend backend) {
   if (resolve_backend(backend, estimate, "topk_mask") == Backend::Cuda) {
-    SEA_CHECK(estimate.dim() == 4, "topk_mask: estimate must be (N, H, T, K), got ", estimate.sizes());
-    SEA_CHECK(k > 0 && k_oversample >= 1.0, "topk_mask: need k > 0 and k_oversample >= 1, got k = ", k,
-              ", k_oversample = ", k_oversample);
-    SEA_CHECK(!(layout.causal && (mode == KFlattenDim::Head || mode == KFlattenDim::Batch)), "topk_mask: k_flatten_dim '",
-              to_string(mode), "' lets later rows take budget from earlier ones, which breaks causality; use "
-              "causal_batch or query for causal layers");
+    check_topk_arguments(estimate, layout, k, k_oversample, mode);
 #if SEA_WITH_CUDA
     return cuda::grouped_topk_bits(estimate, layout.row_len, k, k_oversample, mode);
 #endif
   }
   return pack_kept_cells(grouped_topk_mask(estimate, layout, k, k_oversample, mode));
+}
+
+std::pair<double, double> kept_key_reuse(const at::Tensor& kept_bits, int64_t K, const KeyLayout& layout,
+                                         int64_t block_rows) {
+  SEA_CHECK(block_rows > 0, "kept_key_reuse: block_rows must be positive, got ", block_rows);
+  at::NoGradGuard no_grad;
+  at::Tensor kept = unpack_kept_cells(kept_bits, K);  // (N, H, T, K)
+  const int64_t N = kept.size(0), H = kept.size(1), T = kept.size(2);
+  at::Tensor rank = layout.key_rank.view({N, 1, T});                     // (N, 1, keys)
+  double row_keys = 0, block_keys = 0;
+  for (int64_t t0 = 0; t0 < T; t0 += block_rows) {
+    const int64_t t1 = std::min(T, t0 + block_rows);
+    at::Tensor L = layout.row_len.slice(1, t0, t1).unsqueeze(2);         // (N, B, 1)
+    at::Tensor visible = (rank >= 0) & (rank < L);                       // (N, B, keys)
+    at::Tensor cell = at::div((2 * rank.clamp_min(0) + 1) * K - 1, 2 * L.clamp_min(1), "floor").clamp(0, K - 1);
+    at::Tensor keys = kept.slice(2, t0, t1).gather(3, cell.unsqueeze(1).expand({N, H, t1 - t0, T})) &
+                      visible.unsqueeze(1);                              // (N, H, B, keys)
+    row_keys += keys.sum().item<double>();
+    block_keys += keys.any(2).sum().item<double>();
+  }
+  return {row_keys, block_keys};
 }
 
 at::Tensor oversample_keep(const at::Tensor& rank, const at::Tensor& row_len, double k, double k_oversample) {

@@ -116,3 +116,30 @@ TEST(TopkMask, OversampleThinsBackToAboutK) {
 TEST(TopkMask, RejectsUnknownMode) {
   EXPECT_NE(test::error_of([] { ops::parse_k_flatten_dim("rows", "cfg.json"); }).find("cfg.json"), std::string::npos);
 }
+
+namespace {
+// kept_key_reuse counts what the rows keep and what their blocks keep, against dense_key_mask.
+TEST(TopkMask, KeptKeyReuseCountsRowsAndBlocks) {
+  using namespace sea;
+  at::manual_seed(5);
+  const int64_t N = 2, H = 3, T = 45, K = 8;
+  for (bool causal : {true, false}) {
+    at::Tensor key_valid = at::rand({N, T}) > 0.2;
+    ops::KeyLayout layout = ops::make_key_layout(key_valid, causal, N, T, at::TensorOptions());
+    at::Tensor kept = at::rand({N, H, T, K}) > 0.6;
+    kept = kept & (layout.row_len > 0).view({N, 1, T, 1});
+    at::Tensor mask = ops::dense_key_mask(kept, layout, 4, 1.0);  // (N, H, T, T) bool
+    for (int64_t B : {1, 4, 8}) {
+      double blocks = 0;
+      for (int64_t t0 = 0; t0 < T; t0 += B) blocks += mask.slice(2, t0, std::min(T, t0 + B)).any(2).sum().item<double>();
+      auto [rows, union_keys] = ops::kept_key_reuse(ops::pack_kept_cells(kept), K, layout, B);
+      EXPECT_EQ(rows, mask.sum().item<double>()) << "causal " << causal << " B " << B;
+      EXPECT_EQ(union_keys, blocks) << "causal " << causal << " B " << B;
+      if (B == 1) {
+        EXPECT_EQ(rows, union_keys);
+      }
+    }
+  }
+}
+}  // namespace
+

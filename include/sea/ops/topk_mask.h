@@ -26,6 +26,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <string>
+#include <utility>
 
 #include "sea/ops/backend.h"
 
@@ -64,6 +65,15 @@ at::Tensor unpack_kept_cells(const at::Tensor& kept_bits, int64_t K);  // bits -
 // Of several cells with equal estimates at the budget's edge, the two may keep different ones.
 at::Tensor grouped_topk_bits(const at::Tensor& estimate, const KeyLayout& layout, double k, double k_oversample,
                              KFlattenDim mode, Backend backend = Backend::Auto);
+
+// How much the rows of a block could share the keys they read: Σ over rows of their kept keys, divided by Σ
+// over blocks of `block_rows` consecutive rows (per sample and head) of the number of distinct keys the
+// block's rows keep. 1 means no two rows of a block keep a common key (each row's keys must be fetched on
+// their own); block_rows means all rows of a block keep the same keys. A diagnostic of the sparse layout for
+// sea-bench (the sparse kernel's blocks are 8 rows of one head); the k_oversample thinning is ignored.
+// Memory O(N·H·block_rows·T) at a time. Returns {rows' kept keys, blocks' distinct keys}.
+std::pair<double, double> kept_key_reuse(const at::Tensor& kept_bits, int64_t K, const KeyLayout& layout,
+                                         int64_t block_rows);
 
 // The cell of each key for each row, (N, 1, T, T) int64 in [0, K-1] (0 where the key is not visible), and the
 // visibility (N, 1, T, T) bool. Dense (T×T): for the dense-emulation path, losses and visualisation.
