@@ -225,7 +225,10 @@ AttentionOutputs SeaAttentionImpl::forward(const AttentionInputs& in) {
   at::Tensor c_avg;
   if (in.causal) {
     at::Tensor count = layout.row_len.to(ct).clamp_min(1).view({N, 1, T, 1});
-    c_avg = (v.to(ct).cumsum(2) / count).to(dtype);  // running mean over visible keys
+    // Running mean over visible keys. The prefix sum runs along the innermost dim: ATen's CUDA cumsum over an
+    // outer dim scans each of the H·D columns serially (T steps), which dominated the layer at long T.
+    at::Tensor prefix = v.to(ct).transpose(2, 3).contiguous().cumsum(-1).transpose(2, 3);  // (N, H, T, D)
+    c_avg = (prefix / count).to(dtype);
   } else {
     // Importance of each key: the mean of Â over valid query rows, spread over the keys.
     at::Tensor n_rows = row_valid.sum(1).to(ct).clamp_min(1).view({N, 1, 1, 1});
