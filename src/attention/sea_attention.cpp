@@ -113,10 +113,15 @@ ops::KeyLayout SeaAttentionImpl::key_layout(const AttentionInputs& in) const {
   return ops::make_key_layout(in.key_padding_mask, in.causal, in.q.size(0), in.q.size(2), in.q.options());
 }
 
+namespace {
+// (N, 1, T, 1) in `dtype`: 1 on rows with visible keys, 0 on padded query rows.
+at::Tensor row_mask(const ops::KeyLayout& layout, at::ScalarType dtype) {
+  return (layout.row_len > 0).to(dtype).unsqueeze(1).unsqueeze(-1);
+}
+}  // namespace
+
 at::Tensor SeaAttentionImpl::masked_values(const AttentionInputs& in, const ops::KeyLayout& layout) const {
-  if (!in.key_padding_mask.defined()) return in.v;
-  const int64_t N = in.v.size(0), T = in.v.size(2);
-  return in.v * (layout.row_len > 0).to(in.v.scalar_type()).view({N, 1, T, 1});
+  return in.key_padding_mask.defined() ? in.v * row_mask(layout, in.v.scalar_type()) : in.v;
 }
 
 at::Tensor SeaAttentionImpl::performer_step(const AttentionInputs& in, const ops::KeyLayout& layout,
@@ -133,7 +138,7 @@ at::Tensor SeaAttentionImpl::performer_step(const AttentionInputs& in, const ops
     v_identity = stretched_identity(layout, D, in.v.options()).expand({N, H, T, D});
   }
   at::Tensor v_cat = at::cat({v_identity, v}, -1);
-  if (in.key_padding_mask.defined()) v_cat = v_cat * (layout.row_len > 0).to(dtype).view({N, 1, T, 1});
+  if (in.key_padding_mask.defined()) v_cat = v_cat * row_mask(layout, dtype);
   return performer->forward(in.q, in.k, v_cat, in.scale, in.causal, in.key_padding_mask).to(dtype);
 }
 
@@ -186,8 +191,6 @@ AttentionOutputs SeaAttentionImpl::forward(const AttentionInputs& in) {
   const auto dtype = in.q.scalar_type();
   const auto ct = ops::compute_type(in.q);
   ops::KeyLayout layout = key_layout(in);
-  at::Tensor row_valid = (layout.row_len > 0);                      // (N, T)
-  at::Tensor row_valid_f = row_valid.to(dtype).view({N, 1, T, 1});  // zeroes padded query rows
   at::Tensor v = masked_values(in, layout);
 
   // 1-2. Performer estimate of [V_I ; V]; 3. predictor: Â and the scalers; 4. the kept cells.
@@ -231,7 +234,7 @@ AttentionOutputs SeaAttentionImpl::forward(const AttentionInputs& in) {
     c_avg = (prefix / count).to(dtype);
   } else {
     // Importance of each key: the mean of Â over valid query rows, spread over the keys.
-    at::Tensor n_rows = row_valid.sum(1).to(ct).clamp_min(1).view({N, 1, 1, 1});
+    at::Tensor n_rows = (layout.row_len > 0).sum(1).to(ct).clamp_min(1).view({N, 1, 1, 1});
     at::Tensor importance = estimate.sum(2, /*keepdim=*/true) / n_rows;             // (N, H, 1, K)
     at::Tensor weight = ops::decompress(importance, layout, 0.0);                   // (N, H, 1, T)
     c_avg = at::matmul(weight, v.to(ct)).to(dtype);                              // (N, H, 1, D)
@@ -242,7 +245,7 @@ AttentionOutputs SeaAttentionImpl::forward(const AttentionInputs& in) {
     merged = norm_partial->forward(merged) + merged;
     context = merged.view({N, T, H, D}).transpose(1, 2);
   }
-  if (in.key_padding_mask.defined()) context = context * row_valid_f;
+  if (in.key_padding_mask.defined()) context = context * row_mask(layout, dtype);
 
   AttentionOutputs out;
   out.context = context;

@@ -180,7 +180,6 @@ at::Tensor sparse_attention(const at::Tensor& q_in, const at::Tensor& k_in, cons
   prep.q = kernel_rows(q_in), prep.k = kernel_rows(k_in), prep.v = kernel_rows(v_in);
   prep.kept_bits = kept_bits.contiguous();
   prep.row_len = layout.row_len.to(q_in.device(), at::kInt).contiguous();
-  prep.valid_keys = layout.key_valid.to(q_in.device()).sum(1, /*keepdim=*/false, at::kInt).contiguous();
   if (layout.has_padding) prep.rank_to_key = layout.rank_to_key.to(q_in.device(), at::kInt).contiguous();
   prep.K = K;
   prep.scale = options.scale;
@@ -190,10 +189,11 @@ at::Tensor sparse_attention(const at::Tensor& q_in, const at::Tensor& k_in, cons
   const bool needs_grad = at::GradMode::is_enabled() &&
                           (q_in.requires_grad() || k_in.requires_grad() || v_in.requires_grad() ||
                            (row_scale.defined() && row_scale.requires_grad()));
-  if (!needs_grad) {
+  if (!needs_grad) {  // inference: the output only, none of the backward's inputs
     if (row_scale.defined()) prep.row_scale = row_scale.to(at::kFloat).contiguous();
     return run_forward(prep, /*for_backward=*/false).out;
   }
+  prep.valid_keys = layout.key_valid.to(q_in.device()).sum(1, /*keepdim=*/false, at::kInt).contiguous();  // (N,)
   // The autograd function sees the original tensors (so gradients reach them), the kernels the prepared
   // copies; row_scale goes through as fp32 and its gradient comes back in fp32, cast by autograd's edge.
   // Autograd functions take no undefined tensor inputs: "no σ" travels as an empty tensor.
