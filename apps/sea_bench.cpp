@@ -57,7 +57,7 @@ using sea::json;
 using sea::bench::Pass;
 
 constexpr const char* kCudaMethods =
-    "sdpa,perlin,sea:performer,sea:predictor,sea:topk,sea:sparse,performer,reformer,none";
+    "sdpa,perlin,sea:performer,sea:predictor,sea:topk,sea:sparse,sea:sparse-rows,performer,reformer,none";
 constexpr const char* kCpuMethods = "none,performer,reformer,perlin";
 constexpr const char* kCudaSeqLens = "1024,2048,4096,8192,16384,32768,65536";
 constexpr const char* kCpuSeqLens = "256,512,1024,2048,4096";
@@ -255,7 +255,7 @@ int main(int argc, char** argv) {
   auto* methods_opt = app.add_option(
       "--methods", methods_text,
       std::string("comma-separated: sdpa, none, performer, reformer, perlin, sea:performer, sea:predictor, sea:topk, "
-                  "sea:sparse (CUDA default: all; CPU: ") + kCpuMethods + ")");
+                  "sea:sparse, sea:sparse-rows (CUDA default: all; CPU: ") + kCpuMethods + ")");
   auto* seq_lens_opt = app.add_option("--seq-lens", seq_lens_text,
                                       std::string("comma-separated lengths (CUDA default ") + kCudaSeqLens + "; CPU " +
                                           kCpuSeqLens + ")");

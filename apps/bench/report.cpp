@@ -40,7 +40,7 @@ void derive(std::vector<Row>& rows, double copy_gbs) {
     const Row* sdpa = find_row(rows, "sdpa", row.causal, row.T);
     if (sdpa && measured(sdpa->fwd) && measured(row.fwd)) row.speedup_fwd = sdpa->fwd->ms / row.fwd->ms;
     if (sdpa && measured(sdpa->fwdbwd) && measured(row.fwdbwd)) row.speedup_fwdbwd = sdpa->fwdbwd->ms / row.fwdbwd->ms;
-    if (row.method == "sea:sparse" && measured(row.fwd) && row.fwd->bytes > 0 && row.fwd->ms > 0) {
+    if ((row.method == "sea:sparse" || row.method == "sea:sparse-rows") && measured(row.fwd) && row.fwd->bytes > 0 && row.fwd->ms > 0) {
       row.gbs = row.fwd->bytes / (row.fwd->ms * 1e-3) / 1e9;
       if (copy_gbs > 0) {
         row.floor_ms = row.fwd->bytes / (copy_gbs * 1e9) * 1e3;

@@ -244,7 +244,7 @@ Workload sea_step_workload(const std::string& step, bool causal, int64_t T, Pass
     SEA_CHECK(!backward, "sea-bench: sea:topk has no backward (the mask is not differentiable)");
     const at::Tensor est = estimate.estimate.detach();
     w.run = [sea, est, layout] { (void)sea->mask_step(est, layout); };
-  } else if (step == "sea:sparse") {
+  } else if (step == "sea:sparse" || step == "sea:sparse-rows") {
     const auto& o = sea->options();
     at::Tensor bits = sea->mask_step(estimate.estimate, layout);
     at::Tensor row_scale;
@@ -258,6 +258,9 @@ Workload sea_step_workload(const std::string& step, bool causal, int64_t T, Pass
     so.k_oversample = o.k_oversample;
     so.query_chunk = o.query_chunk;
     so.backend = o.performer.kernels;
+    // sea:sparse-rows: the same step with the one-warp-per-row CUDA forward instead of the default (tiled for
+    // bf16/fp16), so one run gives the ratio of the two kernels.
+    if (step == "sea:sparse-rows") so.forward_kernel = ops::SparseForwardKernel::Rows;
     const int64_t K = o.predictor_length;
     w.run = [in, bits, K, layout, row_scale, so, backward, grads] {
       std::optional<at::NoGradGuard> no_grad;
@@ -268,7 +271,7 @@ Workload sea_step_workload(const std::string& step, bool causal, int64_t T, Pass
     if (backward) w.before_each = gradient_reset({in.q, in.k, in.v, row_scale}, nullptr);
     if (!backward) {
       // How many rows of a block share each key they read (ops::kept_key_reuse): 1 = every row's keys are its
-      // own, so no kernel can serve them from a block-shared tile; the sparse kernel's blocks are 8 rows.
+      // own, so no kernel can serve them from a block-shared tile. The tiled forward's blocks are 64 rows.
       std::string reuse = "rows per kept key in blocks of";
       for (int64_t rows_per_block : {8, 64}) {
         auto [row_keys, block_keys] = ops::kept_key_reuse(bits, K, layout, rows_per_block);
@@ -298,7 +301,8 @@ Workload sea_step_workload(const std::string& step, bool causal, int64_t T, Pass
 
 const std::vector<std::string>& known_methods() {
   static const std::vector<std::string> names{"sdpa",          "none",          "performer", "reformer",  "perlin",
-                                              "sea:performer", "sea:predictor", "sea:topk",  "sea:sparse"};
+                                              "sea:performer", "sea:predictor", "sea:topk",  "sea:sparse",
+                                              "sea:sparse-rows"};
   return names;
 }
 

@@ -12,6 +12,8 @@
 //   sea:topk       SeaAttentionImpl::mask_step (step 4)                      forward only
 //   sea:sparse     ops::sparse_attention (step 5) with the layer's own mask  forward, forward+backward (q, k, v,
 //                  row_scale)
+//   sea:sparse-rows  the same with the one-warp-per-row CUDA forward (SparseForwardKernel::Rows) instead of the
+//                  default, tiled for bf16/fp16: the two kernels' ratio in one run
 // The sea:* rows use the perlin config's layer; each step's inputs are computed once, outside the timing, by
 // the layer's own earlier steps on the same random q, k, v.
 //

@@ -120,6 +120,10 @@ cudaError_t launch_for(const SparseAttentionForwardParams& p, cudaStream_t strea
 
 cudaError_t launch_sparse_attention_forward(const SparseAttentionForwardParams& p, cudaStream_t stream) {
   if (p.T == 0 || p.H == 0 || p.N == 0) return cudaSuccess;
+  if (p.kernel == SparseForwardKernel::Tiles ||
+      (p.kernel == SparseForwardKernel::Auto && sparse_attention_forward_tiled_supported(p))) {
+    return launch_sparse_attention_forward_tiled(p, stream);
+  }
   return SEA_DISPATCH_DTYPE(p.dtype, scalar_t, [&] {
     return SEA_DISPATCH_HEAD_DIM(p.D, kHeadDim, [&] { return sparse::launch_for<scalar_t, kHeadDim>(p, stream); });
   });

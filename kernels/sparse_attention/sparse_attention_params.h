@@ -18,8 +18,14 @@
 
 namespace sea::kernels {
 
+// Which forward kernel runs: Rows = one warp per query row (sparse_attention_fwd.cu, every type and option);
+// Tiles = 64-row blocks sharing K/V tiles, tensor cores (sparse_attention_fwd_tiled.cu; bf16/fp16 without
+// thinning); Auto = Tiles where supported, else Rows.
+enum class SparseForwardKernel : int { Auto = 0, Rows = 1, Tiles = 2 };
+
 struct SparseAttentionForwardParams {
   DType dtype = DType::F32;
+  SparseForwardKernel kernel = SparseForwardKernel::Auto;
   int N = 0, H = 0, T = 0, D = 0, K = 0, W = 0;
   const void* q = nullptr;  // (N, H, T, D), rows 16-byte aligned
   const void* k = nullptr;
@@ -67,7 +73,13 @@ inline int sparse_attention_backward_segments(int N, int H, int T, int D) {
 // Head dims the kernels are instantiated for (others use the ATen reference).
 inline bool sparse_attention_supports_head_dim(int D) { return D == 16 || D == 32 || D == 64 || D == 128; }
 
+// True when the tiled forward can run these parameters (bf16/fp16, no k_oversample thinning, a supported D).
+bool sparse_attention_forward_tiled_supported(const SparseAttentionForwardParams& params);
+
+// Runs the kernel params.kernel names (Auto: tiled where supported); cudaErrorInvalidValue when Tiles is asked
+// for parameters it does not support.
 cudaError_t launch_sparse_attention_forward(const SparseAttentionForwardParams& params, cudaStream_t stream);
+cudaError_t launch_sparse_attention_forward_tiled(const SparseAttentionForwardParams& params, cudaStream_t stream);
 cudaError_t launch_sparse_attention_backward(const SparseAttentionBackwardParams& params, cudaStream_t stream);
 
 }  // namespace sea::kernels

@@ -23,12 +23,16 @@ struct Case {
   bool causal = true, padding = false, row_scale = true, strided = false;
   at::ScalarType dtype = at::kFloat;
   ops::KFlattenDim mode = ops::KFlattenDim::CausalBatch;
+  ops::SparseForwardKernel forward = ops::SparseForwardKernel::Auto;  // the CUDA forward under test
 };
 
 std::string describe(const Case& c) {
   return message("N", c.N, " H", c.H, " T", c.T, " D", c.D, " K", c.K, " k", c.k, " os", c.k_oversample,
                  c.causal ? " causal" : " bidir", c.padding ? " padded" : "", c.row_scale ? "" : " no-scale",
-                 c.strided ? " strided" : "", " ", c.dtype);
+                 c.strided ? " strided" : "", " ", c.dtype,
+                 c.forward == ops::SparseForwardKernel::Rows    ? " rows-forward"
+                 : c.forward == ops::SparseForwardKernel::Tiles ? " tiled-forward"
+                                                                : "");
 }
 
 struct Inputs {
@@ -75,7 +79,7 @@ Result run(const Case& c, const Inputs& in, at::ScalarType dtype, ops::Backend b
                      : at::Tensor();
   ops::SparseAttentionOptions o;
   o.scale = 1.0 / std::sqrt(static_cast<double>(c.D));
-  o.k = c.k, o.k_oversample = c.k_oversample, o.backend = backend;
+  o.k = c.k, o.k_oversample = c.k_oversample, o.backend = backend, o.forward_kernel = c.forward;
   Result r;
   r.out = ops::sparse_attention(q, k, v, in.kept_bits, c.K, in.layout, s, o).context;
   if (backward) {
@@ -176,6 +180,45 @@ TEST(SparseAttentionKernel, HeadDimsCellCountsAndOptions) {
   check_case(dense, true);
 }
 
+// Both CUDA forwards in the half types, where Auto picks the tiled one: every head dim, awkward lengths,
+// padding, odd cell counts and the Query mode; the backward runs on each forward's saved outputs.
+TEST(SparseAttentionKernel, RowAndTiledForwardsInHalfPrecision) {
+  SEA_SKIP_WITHOUT_KERNELS();
+  for (auto forward : {ops::SparseForwardKernel::Rows, ops::SparseForwardKernel::Tiles}) {
+    for (int64_t T : {1, 97, 1025}) {
+      for (bool causal : {true, false}) {
+        Case c;
+        c.forward = forward, c.dtype = at::kBFloat16, c.T = T, c.causal = causal, c.padding = !causal;
+        c.N = causal ? 1 : 2;
+        check_case(c, /*backward=*/true);
+      }
+    }
+    for (int64_t D : {16, 32, 64, 128}) {
+      Case c;
+      c.forward = forward, c.dtype = at::kHalf, c.D = D, c.T = 300, c.H = 3;
+      check_case(c, /*backward=*/D == 64);
+    }
+    Case odd_k;
+    odd_k.forward = forward, odd_k.dtype = at::kBFloat16, odd_k.K = 36, odd_k.T = 500, odd_k.k = 12;
+    check_case(odd_k, false);
+    Case big_k;
+    big_k.forward = forward, big_k.dtype = at::kBFloat16, big_k.K = 256, big_k.T = 1025, big_k.k = 16;
+    big_k.padding = true, big_k.N = 2;
+    check_case(big_k, false);
+    Case query_mode;
+    query_mode.forward = forward, query_mode.dtype = at::kBFloat16, query_mode.mode = ops::KFlattenDim::Query;
+    query_mode.T = 700;
+    check_case(query_mode, false);
+    Case dense;  // every key kept: the tiled kernel visits every tile of every block
+    dense.forward = forward, dense.dtype = at::kBFloat16, dense.k = 5000, dense.T = 333;
+    check_case(dense, false);
+    Case long_seq;
+    long_seq.forward = forward, long_seq.dtype = at::kBFloat16, long_seq.T = 4097, long_seq.H = 12;
+    long_seq.k = 64, long_seq.strided = true;
+    check_case(long_seq, false);
+  }
+}
+
 TEST(SparseAttentionKernel, BackwardIsDeterministic) {
   SEA_SKIP_WITHOUT_KERNELS();
   Case c;
@@ -204,6 +247,12 @@ TEST(SparseAttentionKernel, RefusesWhatItCannotRun) {
   at::Tensor qd = q.to(at::kCUDA, at::kDouble);
   ops::KeyLayout layout_d = ops::make_key_layout({}, true, 1, 8, qd.options());
   EXPECT_NE(test::error_of([&] { ops::sparse_attention(qd, qd, qd, bits.cuda(), 64, layout_d, {}, o); }).find("fp64"),
+            std::string::npos);
+  at::Tensor qf = qd.to(at::kFloat);
+  ops::SparseAttentionOptions tiled = o;
+  tiled.forward_kernel = ops::SparseForwardKernel::Tiles;
+  EXPECT_NE(test::error_of([&] { ops::sparse_attention(qf, qf, qf, bits.cuda(), 64, layout_d, {}, tiled); })
+                .find("tiled forward kernel takes bf16/fp16"),
             std::string::npos);
   at::Tensor q48 = at::randn({1, 2, 8, 48}, qd.options().dtype(at::kFloat));
   EXPECT_NE(test::error_of([&] { ops::sparse_attention(q48, q48, q48, bits.cuda(), 64, layout_d, {}, o); })

@@ -31,6 +31,11 @@ SparseAttentionResult masked_dense_attention(const at::Tensor& q, const at::Tens
                                              const at::Tensor& key_mask, double scale, const at::Tensor& row_scale,
                                              bool want_probs);
 
+// The CUDA forward kernel (kernels/sparse_attention): Rows = one warp per query row (every dtype and option);
+// Tiles = blocks of 64 rows sharing K/V tiles through shared memory, tensor-core products (bf16/fp16, no
+// k_oversample thinning); Auto = Tiles where it applies, else Rows. The reference ignores it.
+enum class SparseForwardKernel { Auto, Rows, Tiles };
+
 struct SparseAttentionOptions {
   double scale = 1.0;
   double k = 0;             // the budget the mask was built with (for the k_oversample thinning)
@@ -38,6 +43,7 @@ struct SparseAttentionOptions {
   int64_t query_chunk = 128;  // rows per chunk (reference)
   bool want_probs = false;
   Backend backend = Backend::Auto;
+  SparseForwardKernel forward_kernel = SparseForwardKernel::Auto;
 };
 
 // kept_bits: (N, H, T, ceil(K/32)) int32, the bitset of kept cells (grouped_topk_bits); row_scale: (N, H, T)

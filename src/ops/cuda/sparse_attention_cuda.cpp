@@ -46,10 +46,12 @@ struct Prepared {
   int64_t K = 0;
   double scale = 1, thin_k = 0, thin_oversample = 1;
   bool causal = false;
+  kernels::SparseForwardKernel forward_kernel = kernels::SparseForwardKernel::Auto;
 
   SparseAttentionForwardParams params() const {
     SparseAttentionForwardParams p;
     p.dtype = dtype_of(q);
+    p.kernel = forward_kernel;
     p.N = static_cast<int>(q.size(0)), p.H = static_cast<int>(q.size(1)), p.T = static_cast<int>(q.size(2));
     p.D = static_cast<int>(q.size(3)), p.K = static_cast<int>(K), p.W = static_cast<int>(kept_bits.size(3));
     p.q = q.data_ptr(), p.k = k.data_ptr(), p.v = v.data_ptr();
@@ -185,6 +187,15 @@ at::Tensor sparse_attention(const at::Tensor& q_in, const at::Tensor& k_in, cons
   prep.scale = options.scale;
   prep.causal = layout.causal;
   if (options.k_oversample > 1.0) prep.thin_k = options.k, prep.thin_oversample = options.k_oversample;
+  switch (options.forward_kernel) {
+    case SparseForwardKernel::Auto: prep.forward_kernel = kernels::SparseForwardKernel::Auto; break;
+    case SparseForwardKernel::Rows: prep.forward_kernel = kernels::SparseForwardKernel::Rows; break;
+    case SparseForwardKernel::Tiles: prep.forward_kernel = kernels::SparseForwardKernel::Tiles; break;
+  }
+  SEA_CHECK(prep.forward_kernel != kernels::SparseForwardKernel::Tiles ||
+                kernels::sparse_attention_forward_tiled_supported(prep.params()),
+            "sparse_attention (cuda): the tiled forward kernel takes bf16/fp16 without k_oversample thinning; got ",
+            q_in.scalar_type(), " with k_oversample ", options.k_oversample);
 
   const bool needs_grad = at::GradMode::is_enabled() &&
                           (q_in.requires_grad() || k_in.requires_grad() || v_in.requires_grad() ||
