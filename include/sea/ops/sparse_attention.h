@@ -7,9 +7,9 @@
 //    - Reference (ATen): rows are processed in chunks; the kept cells of a chunk are expanded to (row, head,
 //      key) entries with the discretisation of topk_mask.h, and scores, a segmented softmax and the weighted
 //      sum of values are computed on those entries only. Memory is linear in T (entries per chunk ≈ rows·H·k).
-//    - Cuda (kernels/sparse_attention): one fused kernel, forward and backward; the only extra memory is
-//      one fp32 log-sum-exp per (row, head) kept for the backward. Probabilities on request (want_probs)
-//      come from the reference.
+//    - Cuda (kernels/sparse_attention): fused kernels, forward (tiled, tensor cores, for bf16/fp16) and
+//      backward; the only extra memory is one fp32 log-sum-exp per (row, head) kept for the backward.
+//      Probabilities on request (want_probs) come from the reference.
 //
 // Both: q, k, v (N, H, T, D); rows with no kept key give zero; softmax in fp32; result in v's dtype.
 #pragma once

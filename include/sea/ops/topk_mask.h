@@ -70,7 +70,7 @@ at::Tensor grouped_topk_bits(const at::Tensor& estimate, const KeyLayout& layout
 // over blocks of `block_rows` consecutive rows (per sample and head) of the number of distinct keys the
 // block's rows keep. 1 means no two rows of a block keep a common key (each row's keys must be fetched on
 // their own); block_rows means all rows of a block keep the same keys. A diagnostic of the sparse layout for
-// sea-bench (the sparse kernel's blocks are 8 rows of one head); the k_oversample thinning is ignored.
+// sea-bench (the tiled sparse forward's blocks are 64 rows of one head); the k_oversample thinning is ignored.
 // Memory O(N·H·block_rows·T) at a time. Returns {rows' kept keys, blocks' distinct keys}.
 std::pair<double, double> kept_key_reuse(const at::Tensor& kept_bits, int64_t K, const KeyLayout& layout,
                                          int64_t block_rows);
