@@ -16,7 +16,7 @@ export SEA_SOURCE_DIR="$root"
 rc=0
 # test binary : gtest filter of its small cases
 cases=(
-  "test_sparse_attention_kernel:SparseAttentionKernel.ForwardAndBackwardAwkwardLengths:SparseAttentionKernel.BackwardIsDeterministic"
+  "test_sparse_attention_kernel:SparseAttentionKernel.ForwardAndBackwardAwkwardLengths:SparseAttentionKernel.BackwardIsDeterministic:SparseAttentionKernel.TiledForwardSmallShapes"
   "test_topk_mask_kernel:TopkMaskKernel.SmallShapesEveryModeAndBudget:TopkMaskKernel.AllEqualEstimatesKeepTheFirstCells"
   "test_performer_kernel:PerformerKernelRuns.*:Sweep/PerformerKernel.MatchesReference/0:Sweep/PerformerKernel.MatchesReference/1"
 )

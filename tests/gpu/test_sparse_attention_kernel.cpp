@@ -219,6 +219,22 @@ TEST(SparseAttentionKernel, RowAndTiledForwardsInHalfPrecision) {
   }
 }
 
+// Small shapes for compute-sanitizer (scripts/device/sanitize_kernels.sh): the tiled forward's partial last
+// block, padding gathers, both D extremes, and a cell count that is not a multiple of 32.
+TEST(SparseAttentionKernel, TiledForwardSmallShapes) {
+  SEA_SKIP_WITHOUT_KERNELS();
+  for (int64_t T : {1, 97}) {
+    for (bool causal : {true, false}) {
+      for (int64_t D : {16, 128}) {
+        Case c;
+        c.forward = ops::SparseForwardKernel::Tiles, c.dtype = at::kBFloat16, c.T = T, c.D = D, c.K = 36;
+        c.causal = causal, c.padding = !causal, c.N = causal ? 1 : 2;
+        check_case(c, /*backward=*/false);
+      }
+    }
+  }
+}
+
 TEST(SparseAttentionKernel, BackwardIsDeterministic) {
   SEA_SKIP_WITHOUT_KERNELS();
   Case c;
