@@ -18,6 +18,7 @@ rc=0
 cases=(
   "test_sparse_attention_kernel:SparseAttentionKernel.ForwardAndBackwardAwkwardLengths:SparseAttentionKernel.BackwardIsDeterministic:SparseAttentionKernel.TiledForwardSmallShapes"
   "test_topk_mask_kernel:TopkMaskKernel.SmallShapesEveryModeAndBudget:TopkMaskKernel.AllEqualEstimatesKeepTheFirstCells"
+  "test_layer_norm_kernel:LayerNormKernel.AwkwardRowCountsStridesAndNoAffine:LayerNormKernel.BackwardIsDeterministic"
   "test_performer_kernel:PerformerKernelRuns.*:Sweep/PerformerKernel.MatchesReference/0:Sweep/PerformerKernel.MatchesReference/1"
 )
 for tool in memcheck racecheck; do

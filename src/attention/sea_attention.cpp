@@ -7,6 +7,7 @@
 
 #include "sea/attention/attention_mask.h"
 #include "sea/attention/sea_losses.h"
+#include "sea/ops/layer_norm.h"
 #include "sea/ops/precision.h"
 #include "sea/ops/sparse_attention.h"
 
@@ -80,7 +81,7 @@ SeaAttentionImpl::SeaAttentionImpl(const SeaAttentionOptions& o, const LayerShap
   attention_predictor_dec_scaler =
       register_module("attention_predictor_dec_scaler", torch::nn::Sequential(torch::nn::Linear(2 * D, 2)));
   if (shape.causal) {
-    causal_decoder = register_module("attention_predictor_cnn", CausalMaskDecoder(H, split_channels_, K));
+    causal_decoder = register_module("attention_predictor_cnn", CausalMaskDecoder(H, split_channels_, K, o.performer.kernels));
   } else {
     bidirectional_decoder = register_module("attention_predictor_cnn", BidirectionalMaskDecoder(H, split_channels_, K));
   }
@@ -142,12 +143,21 @@ at::Tensor SeaAttentionImpl::performer_step(const AttentionInputs& in, const ops
   return performer->forward(in.q, in.k, v_cat, in.scale, in.causal, in.key_padding_mask).to(dtype);
 }
 
+// attention_predictor_enc (Linear → LayerNorm → GELU) with the norm through ops::layer_norm (rows of 2·D values,
+// one per head and query: ATen's CUDA layer norm is slow on many short rows).
+at::Tensor SeaAttentionImpl::encode(const at::Tensor& x) const {
+  at::Tensor h = attention_predictor_enc->ptr(0)->as<torch::nn::LinearImpl>()->forward(x);
+  const auto* norm = attention_predictor_enc->ptr(1)->as<torch::nn::LayerNormImpl>();
+  h = ops::layer_norm(h, norm->weight, norm->bias, norm->options.eps(), options_.performer.kernels);
+  return attention_predictor_enc->ptr(2)->as<torch::nn::GELUImpl>()->forward(h);
+}
+
 SeaAttentionImpl::Estimate SeaAttentionImpl::predictor_step(const AttentionInputs& in, const ops::KeyLayout& layout,
                                                             const at::Tensor& v, const at::Tensor& c_perf) {
   const int64_t N = in.q.size(0), H = in.q.size(1), T = in.q.size(2);
   at::Tensor row_valid = layout.row_len > 0;  // (N, T)
   // Encoder, row decoder with channel split, CNN decoder, softmax over K; scalers.
-  at::Tensor z = attention_predictor_enc->forward(at::cat({c_perf, v}, -1));  // (N, H, T, 2D)
+  at::Tensor z = encode(at::cat({c_perf, v}, -1));  // (N, H, T, 2D)
   at::Tensor rows = attention_predictor_dec_row->forward(z)                    // (N, H, T, c_h·W)
                         .view({N, H, T, split_channels_, split_width_})
                         .permute({0, 1, 3, 2, 4})

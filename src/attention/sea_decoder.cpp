@@ -3,6 +3,8 @@
 
 #include <ATen/ATen.h>
 
+#include "sea/ops/layer_norm.h"
+
 namespace sea::attention {
 namespace {
 torch::nn::Conv2d conv2d(int64_t cin, int64_t cout, int64_t kernel, int64_t stride_t, int64_t pad, int64_t dilation) {
@@ -40,7 +42,8 @@ at::Tensor CausalConv2dImpl::forward(const at::Tensor& x) {
   return conv->forward(at::constant_pad_nd(x, {width_pad_, width_pad_, time_pad_, 0}));
 }
 
-CausalMaskDecoderImpl::CausalMaskDecoderImpl(int64_t H, int64_t ch, int64_t K) : K_(K) {
+CausalMaskDecoderImpl::CausalMaskDecoderImpl(int64_t H, int64_t ch, int64_t K, ops::Backend kernels)
+    : K_(K), kernels_(kernels) {
   norm_in = register_module("norm_in", torch::nn::LayerNorm(torch::nn::LayerNormOptions({K / 4})));
   conv1 = register_module("conv1", CausalConv2d(H * ch, H * ch, 3, 2, 2));
   conv2 = register_module("conv2", CausalConv2d(H * ch, H * ch, 3, 2, 2));
@@ -49,7 +52,7 @@ CausalMaskDecoderImpl::CausalMaskDecoderImpl(int64_t H, int64_t ch, int64_t K) :
 }
 
 at::Tensor CausalMaskDecoderImpl::forward(const at::Tensor& x) {
-  at::Tensor y = norm_in->forward(x);
+  at::Tensor y = ops::layer_norm(x, norm_in->weight, norm_in->bias, norm_in->options.eps(), kernels_);
   y = at::relu(conv1->forward(y));
   y = at::relu(conv2->forward(y));
   y = y.repeat_interleave(4, /*dim=*/3);                       // nearest ×4 in width: (N, 2H, T, K)
@@ -59,7 +62,7 @@ at::Tensor CausalMaskDecoderImpl::forward(const at::Tensor& x) {
     area_weights_ = area_resize_weights(y.size(3), K_).to(y.device(), y.scalar_type());
   }
   y = at::matmul(y, area_weights_);                            // area resize in width: (N, H, T, K)
-  return norm_out->forward(y);
+  return ops::layer_norm(y, norm_out->weight, norm_out->bias, norm_out->options.eps(), kernels_);
 }
 
 BidirectionalMaskDecoderImpl::BidirectionalMaskDecoderImpl(int64_t H, int64_t ch, int64_t K) : K_(K) {

@@ -106,6 +106,8 @@ class SeaAttentionImpl : public AttentionMethodImpl {
   torch::nn::LayerNorm norm_partial{nullptr};
 
  private:
+  at::Tensor encode(const at::Tensor& x) const;  // attention_predictor_enc: (N, H, T, 3D) -> (N, H, T, 2D)
+
   SeaAttentionOptions options_;
   LayerShape shape_;
   int64_t split_channels_, split_width_;  // c_h and K / c_s

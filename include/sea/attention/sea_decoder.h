@@ -23,6 +23,8 @@
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/normalization.h>
 
+#include "sea/ops/backend.h"
+
 namespace sea::attention {
 
 class CausalConv2dImpl : public torch::nn::Module {
@@ -39,7 +41,10 @@ TORCH_MODULE(CausalConv2d);
 
 class CausalMaskDecoderImpl : public torch::nn::Module {
  public:
-  CausalMaskDecoderImpl(int64_t num_heads, int64_t channels_per_head, int64_t predictor_length);
+  // kernels: the backend of the two layer norms (ops::layer_norm; rows of K/4 and K values, one per head
+  // channel and query, which ATen's CUDA kernel handles slowly).
+  CausalMaskDecoderImpl(int64_t num_heads, int64_t channels_per_head, int64_t predictor_length,
+                        ops::Backend kernels = ops::Backend::Auto);
   at::Tensor forward(const at::Tensor& x);  // (N, H·c_h, T, K/4) -> (N, H, T, K)
 
   torch::nn::LayerNorm norm_in{nullptr}, norm_out{nullptr};
@@ -47,6 +52,7 @@ class CausalMaskDecoderImpl : public torch::nn::Module {
 
  private:
   int64_t K_;
+  ops::Backend kernels_;
   at::Tensor area_weights_;  // (K + 2, K) averaging matrix of the width resize, cached per device and type (not state)
 };
 TORCH_MODULE(CausalMaskDecoder);

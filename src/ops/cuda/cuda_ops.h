@@ -10,6 +10,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "sea/ops/layer_norm.h"
 #include "sea/ops/performer_estimate.h"
 #include "sea/ops/sparse_attention.h"
 #include "sea/ops/topk_mask.h"
@@ -37,5 +38,11 @@ bool sparse_attention_supported(const at::Tensor& q, const at::Tensor& k, const 
 at::Tensor sparse_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& kept_bits,
                             int64_t K, const KeyLayout& layout, const at::Tensor& row_scale,
                             const SparseAttentionOptions& options);
+
+// Layer norm (ops::layer_norm) over x's last dim (W): x in fp32/bf16/fp16, weight and bias (W,) of x's type or
+// undefined. Returns x's shape and type. Differentiable in x, weight and bias (deterministic backward).
+// layer_norm_supported says whether the kernel takes these (kernels/layer_norm/layer_norm_params.h).
+bool layer_norm_supported(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias);
+at::Tensor layer_norm(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, double eps);
 
 }  // namespace sea::ops::cuda
