@@ -5,7 +5,8 @@
 #   * Debian packages: compiler, CMake, Ninja, and the header-only / small C++ deps
 #     (CLI11, nlohmann-json, spdlog + fmt, GoogleTest).
 #   * Python packages: torch==2.13.0 (its CPU wheel doubles as our LibTorch) and the
-#     oracles the tests use (transformers, safetensors, tokenizers, numpy, scipy, scikit-learn).
+#     oracles the tests use (transformers, safetensors, tokenizers, numpy, scipy, scikit-learn), and
+#     matplotlib for scripts/render_attention.py (tested by sea_attention_map_cli).
 # Set SEA_SKIP_APT=1 to skip the apt step (e.g. when you lack root and installed them yourself).
 set -euo pipefail
 
@@ -14,7 +15,7 @@ APT_PACKAGES=(build-essential cmake ninja-build git python3-pip
               libutf8proc-dev)
 # Oracle versions are pinned so that CI compares against the same transformers every run.
 PY_PACKAGES=("torch==2.13.0" "transformers==5.23.0" "safetensors==0.8.0" "tokenizers==0.23.3" "numpy"
-             "scipy==1.17.1" "scikit-learn==1.9.1")
+             "scipy==1.17.1" "scikit-learn==1.9.1" "matplotlib==3.11.2")
 
 log() { printf '[bootstrap] %s\n' "$*"; }
 
@@ -37,7 +38,7 @@ PY=${PYTHON:-python3}
 if ! "$PY" - <<'PYEOF' 2>/dev/null
 import importlib.metadata as md, sys
 need = {"torch": "2.13.0", "transformers": "5.23.0", "safetensors": "0.8.0", "tokenizers": "0.23.3", "numpy": None,
-        "scipy": "1.17.1", "scikit-learn": "1.9.1"}
+        "scipy": "1.17.1", "scikit-learn": "1.9.1", "matplotlib": "3.11.2"}
 for name, ver in need.items():
     v = md.version(name)
     if ver and not v.startswith(ver):
