@@ -151,14 +151,17 @@ struct TiledShape {
   static constexpr int kDBlocks = D / 8;                     // n-blocks of P·V
 };
 
-// Dynamic shared memory: [2 stages of K, V tiles][row bits kRows·W][row_len kRows][tile bits][tile list].
-template <int D>
-size_t tiled_smem_bytes(int T, int W) {
-  const int tiles = (T + kTileKeys - 1) / kTileKeys;
-  const int words = (tiles + 31) / 32;
-  return static_cast<size_t>(2 * TiledShape<D>::kStageElems) * 2 + static_cast<size_t>(kRows) * W * 4 +
-         kRows * 4 + static_cast<size_t>(words) * 4 + static_cast<size_t>(tiles) * 4 + 16;
+// Dynamic shared memory: [2 stages of K, V tiles (2-byte elements)][row bits kRows·W][row_len kRows][tile
+// bits][tile list]. The tile list grows with T (4 bytes per 64 keys): 64 KB at T = 2^20.
+size_t tiled_smem_bytes(int D, int T, int W) {
+  const int64_t tiles = (static_cast<int64_t>(T) + kTileKeys - 1) / kTileKeys;
+  const int64_t words = (tiles + 31) / 32;
+  const int64_t stages = 2 * 2 * static_cast<int64_t>(kTileKeys) * (D + 8) * 2;
+  return static_cast<size_t>(stages + static_cast<int64_t>(kRows) * W * 4 + kRows * 4 + words * 4 + tiles * 4 + 16);
 }
+
+// The most dynamic shared memory one block may take on sm_90 (227 KB).
+constexpr size_t kMaxSmemBytes = 227 * 1024;
 
 // Blocks per SM the register budget is sized for: 4 (≤ 128 registers) up to D = 64, 2 at D = 128, whose
 // output accumulators alone take 64 registers.
@@ -389,7 +392,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm<D>)
 
 template <typename T, int D>
 cudaError_t launch_tiled_for(const SparseAttentionForwardParams& p, cudaStream_t stream) {
-  const size_t smem = tiled_smem_bytes<D>(p.T, p.W);
+  const size_t smem = tiled_smem_bytes(D, p.T, p.W);
   auto kernel = sparse_attention_forward_tiled_kernel<T, D>;
   if (smem > 48 * 1024) {
     const cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
@@ -409,7 +412,8 @@ cudaError_t launch_tiled_for(const SparseAttentionForwardParams& p, cudaStream_t
 }  // namespace sparse
 
 bool sparse_attention_forward_tiled_supported(const SparseAttentionForwardParams& p) {
-  return p.dtype != DType::F32 && !(p.thin_oversample > 1.0) && sparse_attention_supports_head_dim(p.D);
+  return p.dtype != DType::F32 && !(p.thin_oversample > 1.0) && sparse_attention_supports_head_dim(p.D) &&
+         sparse::tiled_smem_bytes(p.D, p.T, p.W) <= sparse::kMaxSmemBytes;
 }
 
 cudaError_t launch_sparse_attention_forward_tiled(const SparseAttentionForwardParams& p, cudaStream_t stream) {

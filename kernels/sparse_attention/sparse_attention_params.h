@@ -73,7 +73,8 @@ inline int sparse_attention_backward_segments(int N, int H, int T, int D) {
 // Head dims the kernels are instantiated for (others use the ATen reference).
 inline bool sparse_attention_supports_head_dim(int D) { return D == 16 || D == 32 || D == 64 || D == 128; }
 
-// True when the tiled forward can run these parameters (bf16/fp16, no k_oversample thinning, a supported D).
+// True when the tiled forward can run these parameters (bf16/fp16, no k_oversample thinning, a supported D,
+// and its shared memory, which grows by 4 bytes per 64 keys, within a block's limit: T up to ≈ 2.5M).
 bool sparse_attention_forward_tiled_supported(const SparseAttentionForwardParams& params);
 
 // Runs the kernel params.kernel names (Auto: tiled where supported); cudaErrorInvalidValue when Tiles is asked
