@@ -5,6 +5,7 @@
 //   sea-train --dataset glue --subset mrpc --method perlin --k 7 --teacher runs/bert_mrpc_none
 //   sea-train --config configs/experiments/opt-125m-perlin.json --load-checkpoint auto     # resume
 //   sea-train --eval --load-checkpoint runs/x --dataset wikitext2 --k 32                   # evaluate, dynamic k
+//   sea-train --eval --load-checkpoint runs/x --seq-len 8192 --extend-positions 8192     # long context
 //
 // Settings come from an experiment file (--config, configs/experiments/*.json; see run_config.h), then the
 // flags below, then --set key=value (most specific last). Unknown keys are errors.
@@ -69,6 +70,11 @@ int main(int argc, char** argv) {
   app.add_flag("--eval", eval_only, "evaluate a model instead of training (perplexity / GLUE metric)");
   app.add_option("--splits", splits, "--eval: splits to report (default: valid and test, or the GLUE eval split)");
   app.add_option("--max-batches", max_batches, "--eval: only the first N batches of each split (quick look; marked partial)");
+  int64_t extend_positions = 0;
+  app.add_option("--extend-positions", extend_positions,
+                 "--eval, OPT: grow the position tables to N positions first (long context: position embeddings "
+                 "interpolated linearly, SEA's V_I tables by nearest), so --seq-len may exceed the trained length")
+      ->check(CLI::PositiveNumber);
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
   CLI11_PARSE(app, argc, argv);
 
@@ -82,6 +88,8 @@ int main(int argc, char** argv) {
       const bool same = doc.contains("attention") && doc["attention"].value("method", "") == method;
       if (!same) doc["attention"] = sea::json{{"method", method}};
     }
+    SEA_CHECK(eval_only || extend_positions == 0,
+              "--extend-positions grows a trained model's position tables for evaluation: use it with --eval");
     // In training --k / --predictor-length configure SEA; with --eval, --k is the dynamic k applied after loading.
     if (!eval_only && (k > 0 || predictor_length > 0)) {
       SEA_CHECK(doc.contains("attention") && doc["attention"].value("method", "") == "perlin",
@@ -126,6 +134,7 @@ int main(int argc, char** argv) {
       if (k > 0) req.k = k;
       req.splits = splits;
       req.max_batches = max_batches;
+      if (extend_positions > 0) req.extend_positions = extend_positions;
       req.override_attention = !method.empty() || !attention_path.empty();
       sea::json result = sea::train::run_evaluation(config, req);
       std::cout << "\n" << sea::train::format_eval_table({result}) << std::flush;

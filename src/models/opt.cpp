@@ -1,6 +1,8 @@
 // opt.cpp — OPT causal LM (see opt.h). Mirrors HF modeling_opt.py step by step.
 #include "sea/models/opt.h"
 
+#include "sea/models/context_extension.h"
+
 #include <ATen/ATen.h>
 
 #include "sea/models/layers_common.h"
@@ -46,6 +48,17 @@ torch::Tensor OPTDecoderLayerImpl::forward(const torch::Tensor& x, const torch::
 
   if (attention) *attention = std::move(a.attention);
   return h;
+}
+
+void OPTForCausalLMImpl::extend_positions(int64_t max_positions) {
+  torch::NoGradGuard no_grad;
+  const at::Tensor& w = embed_positions->weight;  // (P + 2, E)
+  at::Tensor grown = at::cat({w.slice(0, 0, kPositionOffset),
+                              interpolate_positions_linear(w.slice(0, kPositionOffset), max_positions)},
+                             0);
+  embed_positions->weight.set_data(grown.contiguous());
+  embed_positions->options.num_embeddings(max_positions + kPositionOffset);
+  config_.max_position_embeddings = max_positions;
 }
 
 OPTForCausalLMImpl::OPTForCausalLMImpl(const OPTConfig& c) : config_(c) {

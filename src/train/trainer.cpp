@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "sea/attention/sea_attention.h"
+#include "sea/models/context_extension.h"
 #include "sea/models/model_factory.h"
 #include "sea/train/autocast_scope.h"
 #include "sea/train/checkpoint.h"
@@ -441,6 +442,7 @@ json run_evaluation(const RunConfig& input, const EvaluationRequest& req) {
   models::Model model = models::load_hf_model(dir, attention::AttentionConfig::from_json(attention_json, dir));
   SEA_CHECK(model->family() == task->model_family(), "task ", task->task(), " needs a ", task->model_family(),
             " model, but '", dir, "' holds a ", model->family(), " model");
+  if (req.extend_positions) models::extend_positions(*model, *req.extend_positions);
   if (req.k) {
     SEA_CHECK(*req.k >= 1 && *req.k <= c.data.seq_len, "k = ", *req.k, " is out of range for data.seq_len = ",
               c.data.seq_len);
@@ -456,6 +458,7 @@ json run_evaluation(const RunConfig& input, const EvaluationRequest& req) {
                   : *req.k == std::floor(*req.k) ? json(static_cast<int64_t>(*req.k)) : json(*req.k)},
               {"task", task->task()},
               {"seq_len", c.data.seq_len},
+              {"positions", req.extend_positions ? json(*req.extend_positions) : json(nullptr)},
               {"device", c.device},
               {"precision", precision},
               {"results", json::array()}};

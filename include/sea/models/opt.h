@@ -50,6 +50,10 @@ class OPTForCausalLMImpl : public ModelImpl {
   torch::Tensor self_attention_input(int64_t layer, const torch::Tensor& layer_input) override;
   const OPTConfig& config() const { return config_; }
 
+  // Grows the learned position table to `max_positions` (linear interpolation of the learned rows, the two
+  // offset rows kept) and the config with it. Use models::extend_positions, which also resizes SEA's tables.
+  void extend_positions(int64_t max_positions);
+
   torch::nn::Embedding embed_tokens{nullptr}, embed_positions{nullptr};
   torch::nn::Linear project_in{nullptr}, project_out{nullptr};
   torch::nn::ModuleList layers{nullptr};

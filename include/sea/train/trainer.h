@@ -42,6 +42,9 @@ struct EvaluationRequest {
   std::vector<std::string> splits; // empty = the task's (Wikitext-2: valid and test)
   bool override_attention = false; // use config.attention instead of the checkpoint's own method
   int64_t max_batches = 0;         // evaluate only the first N batches of each split (0 = all; marked "partial")
+  // Long context: grow the model's positional tables to this many positions before evaluating
+  // (models::extend_positions: OPT's position embeddings interpolated, SEA's V_I tables resized); nullopt = as saved.
+  std::optional<int64_t> extend_positions;
 };
 
 // Evaluates a model on the task of `config.data`. Returns {"model": path, "method": ..., "k": ...,
