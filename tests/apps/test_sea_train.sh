@@ -65,4 +65,17 @@ else
   fail "eval"; cat "$work/eval.log"
 fi
 
+# Long context: the model was trained with 256 positions (opt-test); --extend-positions 512 lets it read 384.
+if "$train" --eval --load-checkpoint "$work/crash" "${common[@]}" --set data.seq_len=384 --extend-positions 512 --max-batches 1 \
+     --run-dir "$work/eval_long" > "$work/eval_long.log" 2>&1 \
+   && python3 -c "import json,sys,math; e=json.load(open(sys.argv[1])); assert e['positions']==512 and e['seq_len']==384; assert all(math.isfinite(r['perplexity']) for r in e['results'])" "$work/eval_long/eval.json"; then
+  echo "ok   eval past the trained length with --extend-positions"
+else
+  fail "eval --extend-positions"; cat "$work/eval_long.log"
+fi
+expect_failure long_without_extension "max_position_embeddings" --eval --load-checkpoint "$work/crash" "${common[@]}" \
+  --set data.seq_len=384 --max-batches 1 --run-dir "$work/e_long"
+expect_failure extend_in_training "use it with --eval" "${model[@]}" "${common[@]}" --extend-positions 512 \
+  --run-dir "$work/e_long2"
+
 [[ $failures == 0 ]] && echo "all sea-train CLI checks passed" || { echo "$failures failure(s)"; exit 1; }
