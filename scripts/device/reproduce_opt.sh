@@ -4,7 +4,7 @@
 # of the machine's copy of the checkout; every stage keeps its state in $SEA_REPRO_DIR (default
 # build-device/repro, git-ignored, kept between calls on the same machine) and returns small JSON to $OUT.
 #
-#   run(command="bash scripts/device/reproduce_opt.sh all", carry=[".deps", "data"], timeout_s=600)
+#   run(command="bash scripts/device/reproduce_opt.sh all", carry=[".deps", "data/cache", "data/tokenizers", "data/wikitext-2", "data/wikitext-2-raw"], timeout_s=600)
 #
 # repeated, back to back, until it prints "PIPELINE COMPLETE" (docs/notes/reproduce_opt.md: about 3 calls on one
 # H100). Stages, in the order `all` runs them:
@@ -55,6 +55,7 @@
 #   SEA_REPRO_BENCH_SEQ_LENS (2048,4096,8192,16384) SEA_REPRO_BENCH_METHODS (sdpa,none,perlin,performer,reformer)
 #   SEA_REPRO_BENCH_REPS ("" = sea-bench's default)
 #   SEA_REPRO_SET ("": extra `--set key=value` for every sea-train call, space-separated)
+#   SEA_REPRO_COMMIT                   the commit the run is of, recorded in the summary (the machine's .git may be stale)
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
@@ -279,7 +280,9 @@ py() { python3 "$helper" "$@"; }
 if [[ ! -f $repro/pipeline.json ]]; then
   gpu=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -1)
   [[ -n $gpu ]] || gpu="none ($(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | sed 's/^ *//'), $(getconf _NPROCESSORS_ONLN) cores)"
-  commit=$(git -C "$root" rev-parse HEAD 2>/dev/null || echo unknown)
+  # The device tool copies the working tree, and the copy's .git can be older than it: the caller names the
+  # commit (SEA_REPRO_COMMIT=<hash>, typed into the run command); else git's answer, marked as unverified.
+  commit=${SEA_REPRO_COMMIT:-"$(git -C "$root" rev-parse HEAD 2>/dev/null || echo unknown) (git in the copy; unverified)"}
   torch_v=$(python3 -c 'import torch; print(torch.__version__)' 2>/dev/null || echo unknown)
   python3 - "$repro/pipeline.json" "$gpu" "$commit" "$torch_v" "$(hostname)" <<'PY'
 import json, os, sys, time, uuid
