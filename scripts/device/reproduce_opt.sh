@@ -18,6 +18,9 @@
 #   reformer      Reformer student, same KD, same steps
 #   eval          perplexity of every finished model on the whole Wikitext-2 valid and test splits at T = 2048
 #   dynamic-k     the SEA student evaluated at k = 16 … 256 without retraining
+#   attention-map sea-attention-map on the first paragraph of the Wikitext-2 valid split (teacher + SEA student,
+#                 first / middle / last layer), returned as $OUT/attention_map.tar.gz for
+#                 scripts/render_attention.py (issue 7, item 4)
 #   long-context  teacher, SEA student, and the SEA student's weights with dense attention at T = 4096, 8192,
 #                 16384, the position tables grown by sea-train --extend-positions (SEA_SPEC.md §5.1; OPT positions
 #                 linear, SEA's V_I nearest, docs/TRAINING.md "Long context"); perplexity, seconds per window and peak memory of the
@@ -54,6 +57,7 @@
 #   SEA_REPRO_LONG_SEQ_LENS (4096,8192,16384) SEA_REPRO_LONG_EVAL_BATCHES (0)
 #   SEA_REPRO_BENCH_SEQ_LENS (2048,4096,8192,16384) SEA_REPRO_BENCH_METHODS (sdpa,none,perlin,performer,reformer)
 #   SEA_REPRO_BENCH_REPS ("" = sea-bench's default)
+#   SEA_REPRO_MAP_TOKENS (160: the attention map's text, template included) SEA_REPRO_MAP_BIN
 #   SEA_REPRO_SET ("": extra `--set key=value` for every sea-train call, space-separated)
 #   SEA_REPRO_COMMIT                   the commit the run is of, recorded in the summary (the machine's .git may be stale)
 set -uo pipefail
@@ -73,6 +77,8 @@ out=${OUT:-$repro/out}
 mkdir -p "$out" "$repro/state" "$repro/logs" "$repro/runs"
 train_bin=${SEA_REPRO_TRAIN_BIN:-$build/apps/sea-train}
 bench_bin=${SEA_REPRO_BENCH_BIN:-$build/apps/sea-bench}
+map_bin=${SEA_REPRO_MAP_BIN:-$(dirname "$train_bin")/sea-attention-map}
+map_tokens=${SEA_REPRO_MAP_TOKENS:-160}
 device=${SEA_REPRO_DEVICE:-cuda}
 seed=${SEA_REPRO_SEED:-42}
 model=${SEA_REPRO_MODEL:-opt-125m}
@@ -116,7 +122,7 @@ say() { echo "[repro $(( $(date +%s) - t_start ))s] $*" | tee -a "$call_log"; }
 remaining() { echo $(( budget - reserve - ($(date +%s) - t_start) )); }
 tmo() { local r; r=$(remaining); echo $(( r > 1 ? r : 1 )); }  # a timeout of 0 would mean none
 now_utc() { date -u +%Y-%m-%dT%H:%M:%SZ; }
-all_stages=(build teacher bench perlin performer reformer eval dynamic-k long-context)
+all_stages=(build teacher bench perlin performer reformer eval dynamic-k attention-map long-context)
 students=(perlin performer reformer)
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -263,7 +269,7 @@ def cmd_shape(args):
     for item in filter(None, (args[1] if len(args) > 1 else "").split(",")):
         key, _, value = item.partition("=")
         cfg[key] = json.loads(value)
-    print(cfg["num_attention_heads"], cfg["hidden_size"] // cfg["num_attention_heads"])
+    print(cfg["num_attention_heads"], cfg["hidden_size"] // cfg["num_attention_heads"], cfg["num_hidden_layers"])
 
 def cmd_json_list(args):
     """json-list a,b,c: a JSON list of strings (model_set)."""
@@ -340,7 +346,7 @@ stage_build() {
   local torch_prefix; torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
   run_item build "$log" "$(tmo)" cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSEA_CUDA=ON \
       "-DCMAKE_PREFIX_PATH=$torch_prefix;$root/.deps/debian/usr" "-DSEA_TEST_DATA_DIR=$root/data" \
-    && run_item build "$log" "$(tmo)" cmake --build "$build" -j "$(getconf _NPROCESSORS_ONLN)" --target sea-train sea-bench
+    && run_item build "$log" "$(tmo)" cmake --build "$build" -j "$(getconf _NPROCESSORS_ONLN)" --target sea-train sea-bench sea-attention-map
   local rc=$?
   if [[ $rc -eq 0 ]] && have_binaries; then
     record build status=done seconds=$(( $(date +%s) - start )) commands="$repro/logs/build.commands"
@@ -495,6 +501,41 @@ stage_dynamic_k() {
   finish_eval_stage dynamic-k "$total" "$ndone" "$nfail" "$oot" "" "trained k=$k, T=$T" "${sets[@]}"
 }
 
+# The interpretability figure's data (issue 7, item 4): the teacher's and the SEA student's attention on one real
+# text, the first paragraph of the Wikitext-2 valid split cut to $map_tokens tokens, at the first, middle and last
+# layer, at the student's trained k. Rendered off the machine: tar xzf attention_map.tar.gz; python3
+# scripts/render_attention.py attention-map --layer L --head H (docs/RESULTS.md).
+stage_attention_map() {
+  [[ $(status_of attention-map) == done ]] && { say "attention-map: already done"; return 0; }
+  if [[ ! -x $map_bin ]]; then record attention-map status=blocked note="no $map_bin (build stage)"; say "attention-map: blocked (no binary)"; return 0; fi
+  if ! done_marker teacher || ! done_marker perlin; then
+    record attention-map status=blocked note="waiting for the teacher and the SEA student"; say "attention-map: blocked"; return 0
+  fi
+  local rem; rem=$(remaining)
+  (( rem >= min_eval )) || { record attention-map status=deferred note="${rem}s left"; say "attention-map: deferred"; return 0; }
+  local cfg=configs/models/$model.json; [[ -f $cfg ]] || cfg=$model
+  local heads head_dim layers; read -r heads head_dim layers <<< "$(py shape "$cfg" "$model_set")"
+  local dir=$repro/attention-map text=$repro/attention-map.txt start; start=$(date +%s)
+  # The first line of the raw valid split that is neither empty nor a "= heading =".
+  awk 'NF && $1 != "=" { sub(/^ +/, ""); print; exit }' "$SEA_DATA_DIR/wikitext-2-raw/wiki.valid.raw" > "$text"
+  rm -rf "$dir"
+  local l map_layers=() seen=" "  # first, middle, last (once each: a 2-layer model has no separate middle)
+  for l in 0 $(( layers / 2 )) $(( layers - 1 )); do [[ $seen == *" $l "* ]] || { map_layers+=(--layer "$l"); seen+="$l "; }; done
+  run_item attention-map "$repro/logs/attention-map.log" "$rem" "$map_bin" --teacher "$repro/runs/teacher" \
+    --student "$repro/runs/perlin" --text-file "$text" --max-tokens "$(( map_tokens < T ? map_tokens : T ))" --out "$dir" --device "$device" \
+    "${map_layers[@]}" --log-level warn
+  local rc=$?
+  if [[ $rc -eq 0 ]] && tar czf "$out/attention_map.tar.gz" -C "$repro" attention-map; then
+    record attention-map status=done rc=0 seconds=$(( $(date +%s) - start )) commands="$repro/logs/attention-map.commands" \
+      note="$(du -k "$out/attention_map.tar.gz" | cut -f1) kB in \$OUT/attention_map.tar.gz; layers${seen% }" \
+      "json:manifest=$(cat "$dir/attention_map.json")"
+    say "attention-map: done"
+  else
+    record attention-map status=failed rc=$rc commands="$repro/logs/attention-map.commands" log_tail="$repro/logs/attention-map.log"
+    say "attention-map: FAILED (rc $rc)"; tail -3 "$repro/logs/attention-map.log" | tee -a "$call_log"
+  fi
+}
+
 # Items, per length L (the training length T first, then the long ones): teacher@L and perlin@L (each model with
 # its own method) and perlin-dense@L (the SEA student's weights with dense attention, --method none: the same
 # model, SEA vs dense); batch 1, so that seconds per window compare across L. Above T, sea-train grows the loaded
@@ -538,7 +579,7 @@ stage_bench() {
   (( rem >= min_eval + 15 )) || { record bench status=deferred note="${rem}s left"; say "bench: deferred"; return 0; }
   local cfg=configs/models/$model.json; [[ -f $cfg ]] || cfg=$model
   local shape; shape=$(py shape "$cfg" "$model_set") || { record bench status=failed note="cannot read $cfg"; return 0; }
-  local heads=${shape% *} head_dim=${shape#* } note=""
+  local heads head_dim layers note=""; read -r heads head_dim layers <<< "$shape"
   local dev=$device methods=$bench_methods
   if [[ $device == cpu ]]; then
     note="CPU run (no CUDA): fp32 on the host CPU; sdpa is ATen's CPU SDPA, not flash — not comparable to the paper"
@@ -577,7 +618,7 @@ requested=()
 for a in "$@"; do
   case $a in
     all) requested+=("${all_stages[@]}") ;;
-    build|teacher|bench|perlin|performer|reformer|eval|dynamic-k|long-context|status) requested+=("$a") ;;
+    build|teacher|bench|perlin|performer|reformer|eval|dynamic-k|attention-map|long-context|status) requested+=("$a") ;;
     *) echo "unknown stage '$a' (stages: ${all_stages[*]} all status)"; exit 2 ;;
   esac
 done
@@ -609,6 +650,7 @@ for stage in "${requested[@]}"; do
     teacher|perlin|performer|reformer) train_stage "$stage" ;;
     eval) stage_eval ;;
     dynamic-k) stage_dynamic_k ;;
+    attention-map) stage_attention_map ;;
     long-context) stage_long_context ;;
     bench) stage_bench ;;
     status) ;;

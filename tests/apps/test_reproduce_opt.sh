@@ -12,7 +12,7 @@
 #   call 3: `all` again: every stage is skipped (no new command runs), the summary is unchanged in substance.
 # sea-train runs behind a wrapper that fakes an out-of-memory first step for the Reformer student at micro-batch 2:
 # the driver must retry at micro-batch 1 with twice the accumulation.
-# Checks: the files come back ($OUT holds 2 files per call), the summary JSON has the fields the report and the
+# Checks: the files come back ($OUT holds 2 files per call, 3 in the call that makes the attention map), the summary JSON has the fields the report and the
 # next session rely on (status, commands, resolved configs, seeds, host, steps, throughput), perplexities are
 # finite, the resumed teacher's metrics have every step once, the long-context evaluations grew the position
 # tables (sea-train --extend-positions), and the report's tables list every model.
@@ -49,7 +49,8 @@ export SEA_REPRO_TRAIN_BIN=$work/sea-train SEA_REPRO_BENCH_BIN=$bench SEA_REPRO_
   SEA_REPRO_K=4 SEA_REPRO_PREDICTOR_LENGTH=8 SEA_REPRO_REFORMER_BUCKET=8 SEA_REPRO_REFORMER_HASHES=2 \
   SEA_REPRO_TRAIN_EVAL_BATCHES=1 SEA_REPRO_EVAL_BATCH=2 SEA_REPRO_EVAL_BATCHES=2 \
   SEA_REPRO_DYNAMIC_K=2,4,8 SEA_REPRO_LONG_SEQ_LENS=64,128 SEA_REPRO_LONG_EVAL_BATCHES=1 \
-  SEA_REPRO_BENCH_SEQ_LENS=32,64 SEA_REPRO_BENCH_REPS=1 \
+  SEA_REPRO_BENCH_SEQ_LENS=32,64 SEA_REPRO_BENCH_REPS=1 SEA_REPRO_MAP_TOKENS=24 \
+  SEA_REPRO_MAP_BIN="$(dirname "$train")/sea-attention-map" \
   SEA_REPRO_SET="data.train_file=$work/train.txt data.cache_dir=$work/cache" \
   SEA_REPRO_RESERVE_SECONDS=1 SEA_REPRO_MIN_TRAIN_SECONDS=1 SEA_REPRO_MIN_EVAL_SECONDS=1
 driver=$src/scripts/device/reproduce_opt.sh
@@ -87,8 +88,8 @@ grep -q "WARNING: settings differ" "$work/call2.txt" && fail "call 2: settings r
 grep -q "PIPELINE COMPLETE" "$work/call2.txt" && ok "call 2: PIPELINE COMPLETE" \
   || { fail "call 2 did not complete the pipeline"; cat "$work/call2.txt"; cat "$work"/repro/logs/*.log | tail -60; }
 n=$(find "$work/out2" -type f | wc -l)
-[[ $n -le 8 && -f $work/out2/repro_summary.json && -f $work/out2/repro_call.log ]] \
-  && ok "call 2: \$OUT holds $n files (summary, call log)" || fail "call 2: \$OUT has $n files: $(ls "$work/out2")"
+[[ $n -eq 3 && -f $work/out2/repro_summary.json && -f $work/out2/repro_call.log && -f $work/out2/attention_map.tar.gz ]] \
+  && ok "call 2: \$OUT holds $n files (summary, call log, attention map)" || fail "call 2: \$OUT has $n files: $(ls "$work/out2")"
 
 python3 - "$work/out2/repro_summary.json" "$work/repro" "${step1:-0}" <<'EOF' || fail "call 2 summary checks"
 import json, math, sys
@@ -162,6 +163,25 @@ assert "CPU run" in st["bench"]["note"], st["bench"]["note"]
 print("ok   call 2 summary: every stage done, 4 models trained and evaluated, dynamic k 3 points, "
       "long context 9 points, bench 10 rows")
 EOF
+
+# The attention map: returned as one archive of the first, middle and last layer, which render_attention.py draws.
+mkdir -p "$work/map" && tar xzf "$work/out2/attention_map.tar.gz" -C "$work/map" \
+  && python3 - "$work/map/attention-map" "$work/out2/repro_summary.json" <<'EOF' || fail "attention-map archive"
+import json, os, sys
+d, st = sys.argv[1], json.load(open(sys.argv[2]))["stages"]["attention-map"]
+m = json.load(open(os.path.join(d, "attention_map.json")))
+tokens = json.load(open(os.path.join(d, "tokens.json")))
+layers = json.load(open(os.environ["SEA_REPRO_MODEL"]))["num_hidden_layers"]
+assert m["layers"] == sorted({0, layers // 2, layers - 1}), m["layers"]
+assert st["status"] == "done" and st["manifest"]["layers"] == m["layers"], st
+assert m["seq_len"] == len(tokens["tokens"]) == 24 and tokens["text"].startswith("Homarus gammarus"), (m["seq_len"], tokens["text"][:40])
+for f in m["files"].values() if isinstance(m["files"], dict) else m["files"]:
+    assert os.path.getsize(os.path.join(d, os.path.basename(f))) > 0, f
+print(f"ok   attention map: layers {m['layers']} of a {m['seq_len']}-token Wikitext-2 valid paragraph")
+EOF
+python3 "$src/scripts/render_attention.py" "$work/map/attention-map" --layer 0 --head 0 --out "$work/map/l0.png" \
+  > /dev/null 2>&1 && [[ -s $work/map/l0.png ]] && ok "render_attention.py draws the returned map" \
+  || fail "render_attention.py on the returned map"
 
 # Past the training length the evaluations grew the position tables (sea-train --extend-positions).
 python3 - "$work/repro/long" <<'EOF' || fail "long-context evaluations at the grown lengths"
