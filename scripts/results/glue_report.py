@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """glue_report.py — the GLUE table (task × method) from the JSON that scripts/device/reproduce_glue.sh returns.
 
-    python3 scripts/results/glue_report.py DIR [DIR...] [--out report.md] [--json report.json]
+    python3 scripts/results/glue_report.py DIR [DIR...] [--out report.md | --out FOLDER] [--json report.json]
+                                           [--plot glue.png]
 
 Each DIR (or file) is searched recursively for glue_summary.json, e.g. the folders the device tool copied back
 from every call of every lease. A summary is cumulative within its pipeline (one machine = one pipeline), so
@@ -15,6 +16,8 @@ Prints (and writes to --out) Markdown:
   2. the same as differences to the task's teacher (points);
   3. training: steps, ms per step, tokens/s, time and status per task and model; then the settings and hosts.
 A cell is "—" when the model has no result, and names the status when the stage is not finished.
+--out FOLDER writes FOLDER/report.md. --plot draws one panel per task: SEA's metric (the task's first one) against
+its k, with the teacher, Performer and Reformer as horizontal lines (needs matplotlib; the paper's Fig. 7a view).
 """
 import argparse
 import glob
@@ -218,11 +221,47 @@ def report(merged):
     return "\n".join(out) + "\n", data
 
 
+def plot(data, path):
+    """One panel per task with results: SEA's first metric vs k; teacher / Performer / Reformer as lines."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    tasks = [(t, name, mets[0]) for t, name, mets in TASKS if data.get(t)]
+    if not tasks:
+        print("warning: no results to plot", file=sys.stderr)
+        return
+    fig, axes = plt.subplots(1, len(tasks), figsize=(3.2 * len(tasks), 3.0), squeeze=False)
+    styles = {"teacher": ("k", "-"), "performer": ("tab:orange", "--"), "reformer": ("tab:green", ":")}
+    for ax, (task, name, metric) in zip(axes[0], tasks):
+        rows = data[task]
+        ks = [(int(m.split("-k")[1]), rows[m][metric]) for m in rows if m.startswith("perlin-k")
+              and rows[m].get(metric) is not None]
+        ks.sort()
+        if ks:
+            ax.plot([k for k, _ in ks], [100 * v for _, v in ks], "o-", color="tab:blue", label="SEA")
+        for model, (color, ls) in styles.items():
+            v = rows.get(model, {}).get(metric)
+            if v is not None:
+                ax.axhline(100 * v, color=color, linestyle=ls, label=LABEL[model])
+        ax.set_xscale("log", base=2)
+        ax.set_xticks([k for k, _ in ks] or [7, 13, 25])
+        ax.set_xticklabels([str(k) for k, _ in ks] or ["7", "13", "25"])
+        ax.set_xlabel("k (SEA's keys per query)")
+        ax.set_title(f"{name} ({METRIC_NAME[metric]} × 100)")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=120)
+    print(f"written: {path}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("dirs", nargs="+", help="folders (or files) holding glue_summary.json")
-    ap.add_argument("--out", help="write the Markdown here too")
+    ap.add_argument("--out", help="write the Markdown here too (a folder: FOLDER/report.md)")
     ap.add_argument("--json", help="write the table's numbers as JSON here")
+    ap.add_argument("--plot", help="draw SEA's metric vs k per task, baselines as lines, into this PNG")
     args = ap.parse_args()
     summaries = find_summaries(args.dirs)
     if not summaries:
@@ -231,12 +270,15 @@ def main():
     md, data = report(merged)
     print(md, end="")
     if args.out:
-        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-        with open(args.out, "w") as f:
+        out = os.path.join(args.out, "report.md") if os.path.isdir(args.out) else args.out
+        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+        with open(out, "w") as f:
             f.write(md)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"tasks": data, "pipelines": sorted(merged)}, f, indent=1)
+    if args.plot:
+        plot(data, args.plot)
 
 
 if __name__ == "__main__":

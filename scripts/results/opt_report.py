@@ -9,7 +9,7 @@ newest state wins. Summaries of different pipelines (a fresh machine starts a fr
 pipeline with the most finished stages is reported (ties: the newest), or the one --pipeline names.
 
 Writes into OUT_DIR (default: DIR/report for the first DIR): report.md (also printed), dynamic_k.png and
-long_context.png (matplotlib, when there is something to draw). Tables:
+long_context.png (latency, memory, perplexity vs T; matplotlib, when there is something to draw). Tables:
   1. training: steps, tokens per step, throughput, time, status, per model;
   2. perplexity on Wikitext-2 valid and test at the training length, per model (the paper's Table 2 PPL column);
   3. one attention layer, inference, causal, at T = 2048 (the paper's Mem / Lat columns, sea-bench);
@@ -328,7 +328,7 @@ def plot(out_dir, curve, trained_k, ev, long_pts, brows, T):
         plt.close(fig)
         made.append("dynamic_k.png")
     if long_pts or brows:
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+        fig, axes = plt.subplots(1, 3, figsize=(16, 4.2))
         for meth in sorted({r["method"] for r in brows}):
             pts = sorted((r["T"], r["forward"]["ms"], r["forward"]["peak_mb"]) for r in brows
                          if r["method"] == meth and (r.get("forward") or {}).get("ok"))
@@ -345,13 +345,22 @@ def plot(out_dir, curve, trained_k, ev, long_pts, brows, T):
             if mem:
                 axes[1].plot([p[0] for p in mem], [p[1] for p in mem], marker="s", linestyle="--",
                              label=f"model: {LABEL.get(name, name)}")
+            ppl = [(p[0], p[1]) for p in pts if p[1] is not None]
+            if ppl:
+                axes[2].plot([p[0] for p in ppl], [p[1] for p in ppl], marker="s", linestyle="--",
+                             label=LABEL.get(name, name))
         for ax, what in ((axes[0], "latency (ms; layer forward / model per window)"), (axes[1], "peak memory (MB)")):
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
             ax.set_xlabel("sequence length T")
             ax.set_ylabel(what)
             ax.legend(fontsize=7)
-        fig.suptitle("Long context: latency and memory vs T")
+        axes[2].set_xscale("log", base=2)
+        axes[2].set_xlabel("sequence length T")
+        axes[2].set_ylabel(f"valid perplexity (positions grown from {T})")
+        if axes[2].has_data():
+            axes[2].legend(fontsize=7)
+        fig.suptitle("Long context: latency, memory and perplexity vs T")
         fig.tight_layout()
         fig.savefig(os.path.join(out_dir, "long_context.png"), dpi=120)
         plt.close(fig)

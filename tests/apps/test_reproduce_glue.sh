@@ -223,7 +223,7 @@ EOF
 
 # --- the report -------------------------------------------------------------------------------------------------------
 if python3 "$src/scripts/results/glue_report.py" "$work/out1" "$work/out2" "$work/out3" "$work/out4" \
-    --out "$work/report.md" --json "$work/report.json" > "$work/report.txt" 2>&1; then
+    --out "$work/report.md" --json "$work/report.json" --plot "$work/glue.png" > "$work/report.txt" 2>&1; then
   ok "glue_report.py: exit 0"
 else
   fail "glue_report.py"; cat "$work/report.txt"
