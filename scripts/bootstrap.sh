@@ -12,7 +12,7 @@ set -euo pipefail
 
 APT_PACKAGES=(build-essential cmake ninja-build git python3-pip
               libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libgtest-dev
-              libutf8proc-dev)
+              libutf8proc-dev libgloo-dev)
 # Oracle versions are pinned so that CI compares against the same transformers every run.
 PY_PACKAGES=("torch==2.13.0" "transformers==5.23.0" "safetensors==0.8.0" "tokenizers==0.23.3" "numpy"
              "scipy==1.17.1" "scikit-learn==1.9.1" "matplotlib==3.11.2")

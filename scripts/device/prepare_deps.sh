@@ -9,7 +9,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 out=$root/.deps
-pkgs=(libcli11-dev nlohmann-json3-dev libspdlog-dev libspdlog1.10 libfmt-dev libfmt9 libutf8proc-dev libutf8proc2)
+pkgs=(libcli11-dev nlohmann-json3-dev libspdlog-dev libspdlog1.10 libfmt-dev libfmt9 libutf8proc-dev libutf8proc2 libgloo-dev)
 if [[ -f $out/READY ]] && [[ "$(cat "$out/READY")" == "${pkgs[*]}" ]]; then
   echo "[prepare_deps] $out is ready"; exit 0
 fi

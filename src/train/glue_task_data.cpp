@@ -59,7 +59,10 @@ class GlueTaskData : public TaskData {
   }
 
   json cursor() const override {
-    return {{"epoch", epoch_}, {"index", index_}, {"examples", static_cast<int64_t>(train_.encodings.size())}};
+    return {{"epoch", epoch_},
+            {"index", index_},
+            {"examples", static_cast<int64_t>(train_.encodings.size())},
+            {"batch_size", cfg_.batch_size}};
   }
 
   void set_cursor(const json& c) override {
@@ -70,6 +73,15 @@ class GlueTaskData : public TaskData {
               " training examples, this run has ", n);
     epoch_ = c["epoch"].get<int64_t>();
     index_ = c["index"].get<int64_t>();
+    // A checkpoint of a run with another global batch (e.g. another number of data-parallel ranks): keep the
+    // position within the epoch, in examples, as closely as whole batches allow.
+    const int64_t saved_batch = c.value("batch_size", cfg_.batch_size);
+    if (saved_batch != cfg_.batch_size) {
+      const int64_t index = index_ * saved_batch / cfg_.batch_size;
+      log().warn("data cursor: the checkpoint's global batch was {} and this run's is {}; resuming epoch {} at "
+                 "batch {} (was {}), about the same example", saved_batch, cfg_.batch_size, epoch_, index, index_);
+      index_ = index;
+    }
   }
 
   at::Tensor task_loss(const models::ModelOutput& out, const TrainBatch& b) const override {

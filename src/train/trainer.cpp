@@ -2,6 +2,7 @@
 #include "sea/train/trainer.h"
 
 #include <ATen/ATen.h>
+#include <c10/core/impl/DeviceGuardImplInterface.h>
 #include <c10/util/Exception.h>
 #include <sys/resource.h>
 #include <torch/nn/utils/clip_grad.h>
@@ -16,6 +17,7 @@
 #include <sstream>
 
 #include "sea/attention/sea_attention.h"
+#include "sea/dist/data_parallel.h"
 #include "sea/models/context_extension.h"
 #include "sea/models/model_factory.h"
 #include "sea/train/autocast_scope.h"
@@ -170,13 +172,55 @@ at::Tensor scalar_or_zero(const at::Tensor& t, const at::Tensor& like) {
   return t.defined() ? t.detach().to(at::kFloat).reshape({}) : at::zeros({}, like.options().dtype(at::kFloat));
 }
 
+// Data parallelism: every rank draws the same global batch (data.batch_size × world rows) and keeps rows
+// [rank·n/world, (rank+1)·n/world). Returns the rank's share of the global mean's weight, n_rank·world/n, so that
+// averaging weight·loss over ranks gives the loss of the whole batch (an uneven last GLUE batch included).
+double take_rank_rows(TrainBatch& b, int rank, int world) {
+  const int64_t n = b.inputs.input_ids.size(0);
+  const int64_t lo = n * rank / world, hi = n * (rank + 1) / world;
+  auto rows = [&](at::Tensor& t) {
+    if (t.defined()) t = t.narrow(0, lo, hi - lo);
+  };
+  rows(b.inputs.input_ids);
+  rows(b.inputs.attention_mask);
+  rows(b.inputs.token_type_ids);
+  rows(b.labels);
+  b.tokens = b.inputs.attention_mask.defined() ? b.inputs.attention_mask.sum().item<int64_t>() : b.inputs.input_ids.numel();
+  return n == 0 ? 0.0 : static_cast<double>(hi - lo) * world / static_cast<double>(n);
+}
+
+// The Performer redraw counters of the model (their sum changes when any estimator redraws its features).
+int64_t feature_draws(torch::nn::Module& m) {
+  int64_t n = 0;
+  for (const auto& kv : m.named_buffers()) {
+    const std::string& name = kv.key();
+    if (name.size() >= 5 && name.compare(name.size() - 5, 5, "draws") == 0) n += kv.value().item<int64_t>();
+  }
+  return n;
+}
+
 }  // namespace
 
 TrainResult run_training(const RunConfig& input, const std::string& load_checkpoint) {
   // 1. Data first: the task decides the model family and, for GLUE, the number of steps.
   RunConfig c = input;
   c.data = c.data.resolved();
-  std::unique_ptr<TaskData> task = make_task_data(c.data, /*load_train=*/true);
+  // Data parallelism (docs/TRAINING.md "Several GPUs"): launched with WORLD_SIZE / RANK / LOCAL_RANK /
+  // MASTER_ADDR / MASTER_PORT, one process per device; a plain "cuda" device becomes cuda:LOCAL_RANK.
+  const dist::LaunchEnv launch = dist::launch_env_from_environment();
+  if (launch.launched && c.device == "cuda") c.device = "cuda:" + std::to_string(launch.local_rank);
+  std::unique_ptr<dist::DataParallel> dp;
+  if (launch.launched) {
+    const c10::Device d(c.device);
+    if (d.is_cuda()) c10::impl::getDeviceGuardImpl(d.type())->setDevice(d);
+    if (launch.rank != 0) log().set_level(spdlog::level::warn);  // rank 0 tells the story
+    dp = std::make_unique<dist::DataParallel>(launch, d);
+  }
+  const bool is_main = !dp || dp->rank() == 0;
+  const int world = dp ? dp->world_size() : 1;
+  data::DataConfig global_data = c.data;  // every rank reads the global batch and keeps its rows
+  global_data.batch_size *= world;
+  std::unique_ptr<TaskData> task = make_task_data(global_data, /*load_train=*/true);
   c = c.resolved(task->model_family(), task->batches_per_epoch());
   check_attention_fits(c);
   const c10::Device device(c.device);
@@ -185,7 +229,7 @@ TrainResult run_training(const RunConfig& input, const std::string& load_checkpo
             "method '", c.method(), "' is trained by distillation: give a dense teacher (--teacher PATH; train one with "
             "--method none), or set \"init\" to start from a checkpoint without one");
 
-  fs::create_directories(c.run_dir);
+  if (is_main) fs::create_directories(c.run_dir);
   const std::string ckpt_root = (fs::path(c.run_dir) / "checkpoints").string();
   const std::optional<std::string> resume_dir =
       load_checkpoint.empty() ? std::nullopt : resolve_checkpoint(load_checkpoint, ckpt_root);
@@ -195,8 +239,9 @@ TrainResult run_training(const RunConfig& input, const std::string& load_checkpo
   }
   if (load_checkpoint == "auto" && !resume_dir) log().info("--load-checkpoint auto: no checkpoint in {}, starting fresh", ckpt_root);
 
-  write_json_file_atomic((fs::path(c.run_dir) / "run_config.json").string(), c.to_json());
-  log().info("run '{}' in {}: {}", c.name, c.run_dir, describe_run(c));
+  if (is_main) write_json_file_atomic((fs::path(c.run_dir) / "run_config.json").string(), c.to_json());
+  log().info("run '{}' in {}: {}{}", c.name, c.run_dir, describe_run(c),
+             dp ? fmt::format(", {} ranks ({}), global batch {}", world, dp->backend(), c.data.batch_size * world) : "");
   log().info("resolved config: {}", c.to_json().dump());
 
   torch::manual_seed(static_cast<uint64_t>(c.seed));
@@ -218,6 +263,7 @@ TrainResult run_training(const RunConfig& input, const std::string& load_checkpo
             " model, but the student is ", student->family());
   student->to(device);
   student->train();
+  if (dp) dp->broadcast_module(*student);  // rank 0's weights and buffers everywhere
   const bool signals = teacher && model_uses_teacher_signals(*student) && c.loss.attention > 0;
   const int64_t L = student->num_layers();
 
@@ -243,11 +289,16 @@ TrainResult run_training(const RunConfig& input, const std::string& load_checkpo
     }
     log().info("resumed from {} at step {} (data cursor {})", *resume_dir, step, st["data_cursor"].dump());
   }
+  // The checkpoint holds rank 0's RNG; the other ranks draw their own dropout from (seed, rank, step).
+  if (dp && dp->rank() != 0) torch::manual_seed(static_cast<uint64_t>(c.seed) + 7919u * dp->rank() + 1000003u * step);
   const std::string metrics_path = (fs::path(c.run_dir) / "metrics.jsonl").string();
-  if (resume_dir) truncate_metrics(metrics_path, step);
-  else if (fs::exists(metrics_path)) fs::rename(metrics_path, metrics_path + ".old");
-  std::ofstream metrics(metrics_path, std::ios::app);
-  SEA_CHECK(metrics.good(), "cannot write ", metrics_path);
+  std::ofstream metrics;  // rank 0 only; the other ranks' stream stays closed and ignores writes
+  if (is_main) {
+    if (resume_dir) truncate_metrics(metrics_path, step);
+    else if (fs::exists(metrics_path)) fs::rename(metrics_path, metrics_path + ".old");
+    metrics.open(metrics_path, std::ios::app);
+    SEA_CHECK(metrics.good(), "cannot write ", metrics_path);
+  }
 
   CheckpointDirectory checkpoints(ckpt_root, c.checkpoint.keep_last);
   auto trainer_state = [&](const json& last_eval) {
@@ -283,7 +334,11 @@ TrainResult run_training(const RunConfig& input, const std::string& load_checkpo
   log().info("training {} -> {} optimizer steps ({} micro-batches of {} each){}", step, total, c.train.grad_accum,
              c.data.batch_size, teacher ? ", distilling" : ", no teacher (dense training)");
   ProgressLine bar("train", total, step);
-  json last_eval = json::object();
+  if (!is_main) bar.silence();
+  std::vector<at::Tensor> trained_params;  // the gradients averaged across ranks, in one fixed order
+  for (auto& p : student->parameters()) {
+    if (p.requires_grad()) trained_params.push_back(p);
+  }  json last_eval = json::object();
   std::string last_checkpoint;
   auto t_last = std::chrono::steady_clock::now();
   int64_t tokens_since = 0;
@@ -298,7 +353,10 @@ TrainResult run_training(const RunConfig& input, const std::string& load_checkpo
     try {
       for (int64_t micro = 0; micro < c.train.grad_accum; ++micro) {
         TrainBatch b = task->next_train_batch();
+        if (!finite) continue;  // the step is lost; its batches are still consumed (ranks stay in step)
+        const double weight = dp ? take_rank_rows(b, dp->rank(), world) : 1.0;
         step_tokens += b.tokens;
+        if (b.inputs.input_ids.size(0) == 0) continue;  // an uneven last batch left this rank no rows
         models::ModelInputs in;
         in.input_ids = b.inputs.input_ids.to(device);
         if (b.inputs.attention_mask.defined()) in.attention_mask = b.inputs.attention_mask.to(device);
@@ -330,10 +388,10 @@ TrainResult run_training(const RunConfig& input, const std::string& load_checkpo
         const double* v = values.data_ptr<double>();
         if (!std::isfinite(v[4])) {
           finite = false;
-          break;
+          continue;
         }
-        (terms.total / static_cast<double>(c.train.grad_accum)).backward();
-        for (int i = 0; i < 5; ++i) sums[i] += v[i] / c.train.grad_accum;
+        (terms.total * (weight / static_cast<double>(c.train.grad_accum))).backward();
+        for (int i = 0; i < 5; ++i) sums[i] += v[i] * weight / c.train.grad_accum;
       }
     } catch (const c10::OutOfMemoryError& e) {
       fail_oom(c, "running training step " + std::to_string(step + 1), e.what());
@@ -341,6 +399,17 @@ TrainResult run_training(const RunConfig& input, const std::string& load_checkpo
       fail_oom(c, "running training step " + std::to_string(step + 1), e.what());
     }
 
+    if (dp) {  // one collective for the flags and the logged values, then the gradients themselves
+      at::Tensor stats = at::tensor({finite ? 0.0 : 1.0, sums[0], sums[1], sums[2], sums[3], sums[4],
+                                     static_cast<double>(step_tokens)}, at::kDouble).to(device);
+      dp->all_reduce_sum(stats);
+      stats = stats.cpu();
+      const double* s = stats.data_ptr<double>();
+      finite = s[0] == 0.0;
+      for (int i = 0; i < 5; ++i) sums[i] = s[i + 1] / world;
+      step_tokens = static_cast<int64_t>(s[6]);
+      if (finite) dp->average_gradients(trained_params);
+    }
     double grad_norm = 0;
     if (finite) {
       std::vector<at::Tensor> params;
@@ -367,7 +436,9 @@ TrainResult run_training(const RunConfig& input, const std::string& load_checkpo
       continue;
     }
     opt.optimizer->step();
+    const int64_t draws_before = dp ? feature_draws(*student) : 0;
     attention::notify_optimizer_step(*student);
+    if (dp && feature_draws(*student) != draws_before) dp->broadcast_buffers(*student);  // rank 0's redraw
     ++step;
 
     const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -406,12 +477,15 @@ TrainResult run_training(const RunConfig& input, const std::string& load_checkpo
     }
     if ((c.checkpoint.every > 0 && step % c.checkpoint.every == 0) || step == total) {
       bar.finish();
-      last_checkpoint = checkpoints.save(step, *student, opt.optimizer.get(), trainer_state(last_eval));
-      log().info("checkpoint: {}", last_checkpoint);
+      if (is_main) {
+        last_checkpoint = checkpoints.save(step, *student, opt.optimizer.get(), trainer_state(last_eval));
+        log().info("checkpoint: {}", last_checkpoint);
+      }
     }
   }
   bar.finish();
-  if (last_checkpoint.empty()) {  // resumed at the end: nothing left to do
+  if (dp) dp->barrier();  // every rank ends after rank 0's last checkpoint is complete
+  if (last_checkpoint.empty()) {  // resumed at the end (or not rank 0): the newest checkpoint
     if (auto newest = newest_checkpoint(ckpt_root)) last_checkpoint = *newest;
   }
 

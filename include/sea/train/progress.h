@@ -23,6 +23,7 @@ class ProgressLine {
 
   void update(int64_t done, const std::string& text = "");
   void finish();  // ends the line (on a terminal)
+  void silence() { tty_ = false; }  // draws nothing (the other ranks of a data-parallel run)
 
   // Seconds per unit so far and the estimated time left, from this process's own progress.
   double seconds_per_unit() const;
