@@ -109,4 +109,15 @@ double PerplexityAccumulator::mean_nll() const {
 
 double PerplexityAccumulator::perplexity() const { return std::exp(mean_nll()); }
 
+std::array<double, 4> PerplexityAccumulator::totals() const {
+  return {sum_window_means_, sum_nll_, static_cast<double>(windows_), static_cast<double>(tokens_)};
+}
+
+void PerplexityAccumulator::set_totals(const std::array<double, 4>& t) {
+  sum_window_means_ = t[0];
+  sum_nll_ = t[1];
+  windows_ = static_cast<int64_t>(t[2]);
+  tokens_ = static_cast<int64_t>(t[3]);
+}
+
 }  // namespace sea::data

@@ -104,7 +104,15 @@ class GlueTaskData : public TaskData {
     torch::NoGradGuard no_grad;
     std::vector<int64_t> pred_class, label_class;
     std::vector<double> pred_score, label_score;
+    // Data parallel: this process scores batches shard, shard + shards, ...; the (prediction, label) pairs of
+    // every batch then go to their place in one table that a sum over the processes completes.
+    SEA_CHECK(req.shards >= 1 && req.shard >= 0 && req.shard < req.shards && (req.shards == 1 || req.all_reduce_sum),
+              "GLUE evaluation: shard ", req.shard, " of ", req.shards, " (and a reduction when sharded)");
+    std::vector<int64_t> offset(static_cast<size_t>(total) + 1, 0);
+    for (int64_t i = 0; i < total; ++i) offset[i + 1] = offset[i] + static_cast<int64_t>(batches[i].size());
+    at::Tensor table = at::zeros({offset[total], 2}, at::kDouble);  // (examples, {prediction, label})
     for (int64_t i = 0; i < total; ++i) {
+      if (i % req.shards != req.shard) continue;
       data::GlueBatch g = data::collate(ds, batches[static_cast<size_t>(i)], tokenizer_->pad_id());
       models::ModelInputs in;
       in.input_ids = g.input_ids.to(req.device);
@@ -113,20 +121,22 @@ class GlueTaskData : public TaskData {
       at::Tensor logits = model.forward(in).logits.to(at::kFloat).cpu();  // (B, C)
       SEA_CHECK(logits.dim() == 2 && logits.size(1) == task_.num_labels, "GLUE ", task_.name, " needs ",
                 task_.num_labels, " outputs per example; the model gives logits of shape ", logits.sizes());
-      if (task_.is_regression()) {
-        auto p = logits.squeeze(1).to(at::kDouble).contiguous();
-        auto l = g.labels.to(at::kDouble).contiguous();
-        pred_score.insert(pred_score.end(), p.data_ptr<double>(), p.data_ptr<double>() + p.numel());
-        label_score.insert(label_score.end(), l.data_ptr<double>(), l.data_ptr<double>() + l.numel());
-      } else {
-        auto p = logits.argmax(1).contiguous();
-        auto l = g.labels.to(at::kLong).contiguous();
-        pred_class.insert(pred_class.end(), p.data_ptr<int64_t>(), p.data_ptr<int64_t>() + p.numel());
-        label_class.insert(label_class.end(), l.data_ptr<int64_t>(), l.data_ptr<int64_t>() + l.numel());
-      }
+      const at::Tensor pred = task_.is_regression() ? logits.squeeze(1).to(at::kDouble) : logits.argmax(1).to(at::kDouble);
+      table.narrow(0, offset[i], offset[i + 1] - offset[i]).copy_(at::stack({pred, g.labels.to(at::kDouble)}, 1));
       if (req.progress) req.progress(i + 1, total);
     }
     if (was_training) model.train();
+    if (req.shards > 1) req.all_reduce_sum(table);
+    const at::Tensor col0 = table.select(1, 0).contiguous(), col1 = table.select(1, 1).contiguous();
+    if (task_.is_regression()) {
+      pred_score.assign(col0.data_ptr<double>(), col0.data_ptr<double>() + col0.numel());
+      label_score.assign(col1.data_ptr<double>(), col1.data_ptr<double>() + col1.numel());
+    } else {
+      for (int64_t j = 0; j < col0.numel(); ++j) {
+        pred_class.push_back(static_cast<int64_t>(col0.data_ptr<double>()[j]));
+        label_class.push_back(static_cast<int64_t>(col1.data_ptr<double>()[j]));
+      }
+    }
 
     json r = {{"split", split}, {"main", task_.metrics.front()},
               {"examples", static_cast<int64_t>(task_.is_regression() ? pred_score.size() : pred_class.size())},

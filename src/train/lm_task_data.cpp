@@ -77,6 +77,9 @@ class LmTaskData : public TaskData {
     o.batch_size = cfg_.eval_batch_size;
     o.device = req.device;
     o.progress = req.progress;
+    o.shard = req.shard;
+    o.shards = req.shards;
+    o.all_reduce_sum = req.all_reduce_sum;
     std::vector<int32_t> capped;
     const std::vector<int32_t>* tokens = &all;
     if (req.max_batches > 0 && o.stride == 0) {

@@ -23,7 +23,10 @@ PerplexityResult evaluate_perplexity(models::ModelImpl& model, const std::vector
   const bool was_training = model.is_training();
   model.eval();
   at::NoGradGuard no_grad;
-  for (size_t first = 0; first < windows.size();) {
+  SEA_CHECK(options.shards >= 1 && options.shard >= 0 && options.shard < options.shards &&
+                (options.shards == 1 || options.all_reduce_sum),
+            "perplexity: shard ", options.shard, " of ", options.shards, " (and a reduction when sharded)");
+  for (size_t first = 0, batch = 0; first < windows.size(); ++batch) {
     // A batch: consecutive windows of the same length (all of them, except maybe the last sliding window).
     const int64_t length = windows[first].end - windows[first].begin;
     size_t last = first;
@@ -31,6 +34,10 @@ PerplexityResult evaluate_perplexity(models::ModelImpl& model, const std::vector
     while (last < windows.size() && static_cast<int64_t>(starts.size()) < options.batch_size &&
            windows[last].end - windows[last].begin == length) {
       starts.push_back(windows[last++].begin);
+    }
+    if (static_cast<int>(batch % static_cast<size_t>(options.shards)) != options.shard) {  // another process's
+      first = last;
+      continue;
     }
     models::ModelInputs in;
     in.input_ids = data::gather_windows(tokens, starts, length).to(options.device);
@@ -51,6 +58,12 @@ PerplexityResult evaluate_perplexity(models::ModelImpl& model, const std::vector
     if (options.progress) options.progress(static_cast<int64_t>(first), static_cast<int64_t>(windows.size()));
   }
   if (was_training) model.train();
+  if (options.shards > 1) {
+    const std::array<double, 4> mine = acc.totals();
+    at::Tensor t = at::tensor(at::ArrayRef<double>(mine.data(), mine.size()), at::kDouble);
+    options.all_reduce_sum(t);
+    acc.set_totals({t[0].item<double>(), t[1].item<double>(), t[2].item<double>(), t[3].item<double>()});
+  }
 
   PerplexityResult r;
   r.perplexity = acc.perplexity();

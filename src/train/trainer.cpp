@@ -320,6 +320,15 @@ TrainResult run_training(const RunConfig& input, const std::string& load_checkpo
     req.split = split;
     req.max_batches = max_batches;
     req.device = device;
+    if (dp) {  // each rank scores its share of the batches; the sums go through the group (on the device for NCCL)
+      req.shard = dp->rank();
+      req.shards = world;
+      req.all_reduce_sum = [&](at::Tensor& t) {
+        at::Tensor on_device = t.to(device);
+        dp->all_reduce_sum(on_device);
+        t.copy_(on_device.cpu());
+      };
+    }
     json r;
     {
       AutocastScope autocast(device, precision);

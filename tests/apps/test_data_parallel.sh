@@ -20,7 +20,7 @@ head -c 30000 "$data/wikitext-2-raw/wiki.valid.raw" > "$work/train.txt"
 
 common=(--model "$src/configs/models/opt-test.json" --set 'model_set=["vocab_size=50272","max_position_embeddings=64"]'
         --seq-len 32 --device cpu --precision fp32 --seed 7 --set data.seed=7 --set "data.train_file=$work/train.txt"
-        --set "data.cache_dir=$work/cache" --set train.log_every=1 --set eval.max_batches=1 ${SEA_TEST_EXTRA:-})
+        --set "data.cache_dir=$work/cache" --set train.log_every=1 --set eval.max_batches=5 --set data.eval_batch_size=2 ${SEA_TEST_EXTRA:-})
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # The dense teacher (one process).
@@ -117,12 +117,61 @@ for run in ("dp", "dp_then_1", "one_then_dp"):
     assert worst <= 2e-5, f"{run}: {where} differs from the single-process run by up to {worst}"
     print(f"ok   {run}: steps 3-6 equal the single-process run with the combined batch "
           f"(loss terms within 1e-5, gradient norm within 1e-5 then 1e-4, parameters within {worst:.1e})")
+# The end-of-training evaluation (5 batches of 2 windows; rank 0 scores batches 0, 2, 4 and rank 1 batches 1, 3, the sums
+# reduced): the perplexity of the same parameters, so equal to the single process's within 1e-5.
+def final_eval(run):
+    evals = [json.loads(l) for l in open(os.path.join(work, run, "metrics.jsonl")) if '"eval"' in l]
+    return [e for e in evals if e["step"] == 6][-1]["eval"]
+e1 = final_eval("single")
+for run in ("dp", "one_then_dp"):
+    e2 = final_eval(run)
+    assert e2["windows"] == e1["windows"] == 10 and e2["scored_tokens"] == e1["scored_tokens"], (e1, e2)
+    assert abs(e2["perplexity"] - e1["perplexity"]) <= 1e-5 * e1["perplexity"], (run, e1["perplexity"], e2["perplexity"])
+print(f"ok   evaluation sharded over 2 ranks: {e1['windows']} windows, perplexity {e1['perplexity']:.4f} as one process")
 # The comparison can fail: the parameters moved by far more than the tolerance over those steps.
 moved = max(float(np.max(np.abs(load_file(os.path.join(work, "base", "checkpoints", "step-00000002",
                                                        "model.safetensors"))[k].astype(np.float64) - ref_p[k])))
             for k in ref_p)
 assert moved > 1e-3, f"the parameters barely moved over steps 3-6 ({moved}): the comparison proves nothing"
 PY
+
+# GLUE (WNLI: 635 examples, so a global batch of 8 leaves a last batch of 3 that the ranks split 1 + 2 and weight
+# 1/3, 2/3). A learning rate of 1e-30 keeps the weights fixed, so every step's loss and gradient norm depend only
+# on the batch and must equal the single process's exactly enough (1e-5) at all 82 steps, the uneven one
+# included; then the sharded dev evaluation (71 examples in 9 batches) must give the same accuracy.
+if [[ -d $data/glue/WNLI ]]; then
+  glue=(--dataset glue --subset wnli --model "$src/configs/models/bert-test.json" --set 'model_set=["vocab_size=30522"]'
+        --method none --seq-len 64 --device cpu --set "data.cache_dir=$work/cache"
+        --precision fp32 --seed 7 --set data.seed=7 --set train.lr=1e-30 --set train.log_every=20
+        --set data.eval_batch_size=8 --set eval.max_batches=0 --set checkpoint.every=0 --steps 82)
+  "$train" "${glue[@]}" --batch-size 8 --run-dir "$work/glue1" > "$work/glue1.log" 2>&1 || { fail "GLUE single"; tail -5 "$work/glue1.log"; }
+  port=$(free_port)
+  for r in 0 1; do
+    RANK=$r WORLD_SIZE=2 MASTER_PORT=$port "$train" "${glue[@]}" --batch-size 4 --run-dir "$work/glue2" \
+      > "$work/glue2.rank$r.log" 2>&1 &
+  done
+  wait -n && wait -n || { fail "GLUE 2 ranks"; tail -5 "$work/glue2.rank0.log" "$work/glue2.rank1.log"; }
+  python3 - "$work/glue1/metrics.jsonl" "$work/glue2/metrics.jsonl" <<'PY' || fail "GLUE: 2 ranks differ from 1 process"
+import json, sys
+def read(p):
+    lines = [json.loads(l) for l in open(p)]
+    return {j["step"]: j for j in lines if "loss" in j}, [j["eval"] for j in lines if "eval" in j]
+(a, ea), (b, eb) = read(sys.argv[1]), read(sys.argv[2])
+assert sorted(a) == sorted(b) == list(range(1, 83)), (len(a), len(b))
+tokens = sorted(j["tokens"] for j in a.values())
+assert tokens[0] < 0.5 * tokens[len(tokens) // 2], f"no short (3-example) batch among the steps: {tokens[:3]}"
+for s in a:
+    for key in ("loss", "grad_norm"):
+        assert abs(a[s][key] - b[s][key]) <= 1e-5 * abs(a[s][key]) + 1e-7, (s, key, a[s][key], b[s][key])
+    assert a[s]["tokens"] == b[s]["tokens"], (s, a[s]["tokens"], b[s]["tokens"])
+assert ea[-1]["examples"] == eb[-1]["examples"] == 71, (ea[-1], eb[-1])
+assert ea[-1]["accuracy"] == eb[-1]["accuracy"], (ea[-1]["accuracy"], eb[-1]["accuracy"])
+print(f"ok   GLUE WNLI: 82 steps (one epoch + 2, its 3-example batch split 1 + 2) equal to one process; "
+      f"sharded dev accuracy {eb[-1]['accuracy']:.4f} on 71 examples as one process")
+PY
+else
+  echo "skip GLUE data-parallel check: no $data/glue/WNLI"
+fi
 
 # Launcher errors name the variable.
 WORLD_SIZE=2 "$train" "${common[@]}" "${student[@]}" --steps 1 --batch-size 2 --run-dir "$work/err" > "$work/err1.log" 2>&1

@@ -12,6 +12,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -78,6 +79,9 @@ class PerplexityAccumulator {
   double mean_nll() const;
   int64_t windows() const { return windows_; }
   int64_t tokens() const { return tokens_; }
+  // The running sums {sum of window means, sum of NLL, windows, tokens}, to combine shards scored elsewhere.
+  std::array<double, 4> totals() const;
+  void set_totals(const std::array<double, 4>& t);
 
  private:
   Formula formula_;

@@ -23,6 +23,11 @@ struct PerplexityOptions {
   c10::Device device = c10::kCPU;
   // Called after each batch with (windows done, windows total), e.g. for a progress bar.
   std::function<void(int64_t, int64_t)> progress;
+  // Data parallel: score batches shard, shard + shards, ...; all_reduce_sum sums the partial totals (a CPU double
+  // tensor, in place) over the processes (EvalRequest in task_data.h).
+  int shard = 0;
+  int shards = 1;
+  std::function<void(at::Tensor&)> all_reduce_sum;
 };
 
 struct PerplexityResult {

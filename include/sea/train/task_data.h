@@ -30,6 +30,12 @@ struct EvalRequest {
   int64_t max_batches = 0;    // 0 = all
   c10::Device device = c10::kCPU;
   std::function<void(int64_t, int64_t)> progress;  // (batches done, batches total)
+  // Data-parallel evaluation: this process scores batches shard, shard + shards, ... and all_reduce_sum (which
+  // sums a CPU double tensor over the processes, in place) combines the partial results; every process returns
+  // the whole split's metrics. shards = 1: everything here.
+  int shard = 0;
+  int shards = 1;
+  std::function<void(at::Tensor&)> all_reduce_sum;
 };
 
 class TaskData {
