@@ -20,7 +20,7 @@ head -c 30000 "$data/wikitext-2-raw/wiki.valid.raw" > "$work/train.txt"
 
 common=(--model "$src/configs/models/opt-test.json" --set 'model_set=["vocab_size=50272","max_position_embeddings=64"]'
         --seq-len 32 --device cpu --precision fp32 --seed 7 --set data.seed=7 --set "data.train_file=$work/train.txt"
-        --set "data.cache_dir=$work/cache" --set train.log_every=1 --set eval.max_batches=5 --set data.eval_batch_size=2 ${SEA_TEST_EXTRA:-})
+        --set "data.cache_dir=$work/cache" --set train.log_every=1 --set eval.every=1 --set eval.max_batches=5 --set data.eval_batch_size=2 ${SEA_TEST_EXTRA:-})
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # The dense teacher (one process).
@@ -28,7 +28,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
   > "$work/teacher.log" 2>&1 || { fail "teacher training"; tail -20 "$work/teacher.log"; exit 1; }
 
 student=(--teacher "$work/teacher" --set init=fresh --method perlin --k 8 --predictor-length 8 --set train.lr=1e-3
-         --set train.schedule=constant --set checkpoint.every=2)
+         --set train.schedule=constant --set checkpoint.every=1 --set checkpoint.keep_last=10)
 # two_ranks RUN_DIR STEPS [sea-train args...]: the same command in 2 processes, batch 2 each.
 two_ranks() {
   local dir=$1 steps=$2; shift 2
@@ -66,6 +66,10 @@ one_rank "$work/one_then_dp" 4 --load-checkpoint auto || fail "1-process steps 3
 two_ranks "$work/one_then_dp" 6 --load-checkpoint auto || { fail "2-rank resume of a 1-process checkpoint"; tail -20 "$work/one_then_dp.rank0.log"; }
 # A fresh 2-rank start: its first step (the same initial weights on every rank) against the base run's.
 two_ranks "$work/dp_fresh" 1 || { fail "fresh 2-rank run"; tail -20 "$work/dp_fresh.rank0.log"; }
+# Frozen weights (lr 1e-30): every step's gradient is taken at the same parameters, so 2 ranks and 1 process
+# must agree at every step, with nothing to drift.
+one_rank "$work/frozen1" 4 --set train.lr=1e-30 || fail "frozen 1-process run"
+two_ranks "$work/frozen2" 4 --set train.lr=1e-30 || fail "frozen 2-rank run"
 
 python3 - "$work" <<'PY' || fail "data-parallel runs differ from the single-process run"
 import json, os, sys
@@ -85,10 +89,10 @@ def steps(run):
 def params(run, step=6):
     return load_file(os.path.join(work, run, "checkpoints", f"step-{step:08d}", "model.safetensors"))
 
-# Each comparison covers the first two steps from a common state, in 1e-5 relative. Over more steps the two
-# runs drift apart: the mean over 4 rows and the average of two 2-row means round differently in fp32, the
-# parameters part by ~1e-8 per step, and the gradient norm amplifies that (1e-4 after 4 steps, more on another
-# CPU). A wrong shard, weight or average gives differences of order 1.
+# Moving weights: each comparison is of the first step from a common state (1e-5 relative; parameters 1e-6).
+# Further on the runs drift apart: the mean over 4 rows and the average of two 2-row means round differently in
+# fp32, and training amplifies that (the gradient norm by 1e-5 within two steps on some CPUs). The frozen runs
+# check the gradients at every step instead. A wrong shard, weight or average gives differences of order 1.
 def same_step(run, ref, got, s):
     for key in KEYS:
         a, b = ref[s][key], got[s][key]
@@ -107,35 +111,37 @@ def same_params(run, step, ref_run):
     assert worst <= 1e-6, f"{run}: {where} at step {step} differs from {ref_run} by up to {worst}"
     return worst
 
-single, dp = steps("single"), steps("dp")
-assert sorted(single) == sorted(dp) == [1, 2, 3, 4, 5, 6], (sorted(single), sorted(dp))
+f1, f2 = steps("frozen1"), steps("frozen2")
+assert sorted(f1) == sorted(f2) == [1, 2, 3, 4], (sorted(f1), sorted(f2))
+for s in f1:
+    same_step("frozen2", f1, f2, s)
+assert len({round(f1[s]["loss"], 6) for s in f1}) == 4, "the frozen run's steps should see different batches"
+print("ok   frozen weights: 4 steps of loss terms and gradient norms on 2 ranks equal one process's (within 1e-5)")
 same_step("dp_fresh", steps("base"), steps("dp_fresh"), 1)
 print("ok   fresh 2-rank start: step 1 loss terms and gradient norm equal the single process's (within 1e-5)")
-# (run, its steps, the reference run, and the common state both start from)
-cases = (("dp", (3, 4), "single", "the 1-process checkpoint at step 2"),
-         ("one_then_dp", (5, 6), "single", "the 1-process checkpoint at step 4"),
-         ("dp_then_1", (5, 6), "dp", "the 2-rank checkpoint at step 4"))
-for run, (s1, s2), ref_run, start in cases:
+# (run, its step, the reference run, and the common state both start from)
+cases = (("dp", 3, "single", "the 1-process checkpoint at step 2"),
+         ("one_then_dp", 5, "single", "the 1-process checkpoint at step 4"),
+         ("dp_then_1", 5, "dp", "the 2-rank checkpoint at step 4"))
+for run, s1, ref_run, start in cases:
     got, ref = steps(run), steps(ref_run)
     assert sorted(got) == [1, 2, 3, 4, 5, 6], (run, sorted(got))
-    for s in (s1, s2):
-        same_step(run, ref, got, s)
-    worst = same_params(run, s2, ref_run)
+    same_step(run, ref, got, s1)
+    worst = same_params(run, s1, ref_run)
     ranks = {"dp": "2 ranks", "one_then_dp": "2 ranks", "dp_then_1": "1 process"}[run]
     other = {"single": "1 process", "dp": "2 ranks"}[ref_run]
-    print(f"ok   {run}: steps {s1}-{s2} on {ranks} from {start} equal those on {other} "
+    print(f"ok   {run}: step {s1} on {ranks} from {start} equals the one on {other} "
           f"(loss terms and gradient norm within 1e-5, parameters within {worst:.1e})")
 ref_p = params("single")
-# The end-of-training evaluation (5 batches of 2 windows; on 2 ranks rank 0 scores batches 0, 2, 4 and rank 1
-# batches 1, 3, the sums reduced), compared where the parameters agree (the pairs above): sharded on 2 ranks
-# against one process, within 1e-5.
-def final_eval(run):
+# The evaluation after each of those steps (eval.every 1; 5 batches of 2 windows: on 2 ranks rank 0 scores batches
+# 0, 2, 4 and rank 1 batches 1, 3, and the sums are reduced): sharded and whole give the same perplexity (1e-5).
+def eval_at(run, step):
     evals = [json.loads(l) for l in open(os.path.join(work, run, "metrics.jsonl")) if '"eval"' in l]
-    return [e for e in evals if e["step"] == 6][-1]["eval"]
-for sharded, whole in (("one_then_dp", "single"), ("dp", "dp_then_1")):
-    e1, e2 = final_eval(whole), final_eval(sharded)
+    return [e for e in evals if e["step"] == step][-1]["eval"]
+for run, s1, ref_run, _ in cases:
+    e1, e2 = eval_at(ref_run, s1), eval_at(run, s1)
     assert e2["windows"] == e1["windows"] == 10 and e2["scored_tokens"] == e1["scored_tokens"], (e1, e2)
-    assert abs(e2["perplexity"] - e1["perplexity"]) <= 1e-5 * e1["perplexity"], (sharded, e1["perplexity"], e2["perplexity"])
+    assert abs(e2["perplexity"] - e1["perplexity"]) <= 1e-5 * e1["perplexity"], (run, e1["perplexity"], e2["perplexity"])
 print(f"ok   evaluation sharded over 2 ranks: {e1['windows']} windows, the perplexity of one process")
 # The comparison can fail: the parameters moved by far more than the tolerance over those steps.
 moved = max(float(np.max(np.abs(load_file(os.path.join(work, "base", "checkpoints", "step-00000002",
