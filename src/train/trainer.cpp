@@ -347,7 +347,8 @@ TrainResult run_training(const RunConfig& input, const std::string& load_checkpo
   std::vector<at::Tensor> trained_params;  // the gradients averaged across ranks, in one fixed order
   for (auto& p : student->parameters()) {
     if (p.requires_grad()) trained_params.push_back(p);
-  }  json last_eval = json::object();
+  }
+  json last_eval = json::object();
   std::string last_checkpoint;
   auto t_last = std::chrono::steady_clock::now();
   int64_t tokens_since = 0;
