@@ -8,6 +8,7 @@
 #include <torch/nn/module.h>
 
 #include <cstdlib>
+#include <mutex>
 #include <string>
 
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
@@ -70,12 +71,58 @@ bool backend_available(const std::string& backend) {
   return false;
 }
 
+// The buckets of the overlapped gradient average (DataParallel::start_overlap).
+struct OverlapBucket {
+  std::vector<size_t> params;  // indices into OverlapState::params
+  at::Tensor flat;             // the bucket's gradients, concatenated
+  std::vector<int64_t> offset;
+  int64_t pending = 0;         // parameters whose gradient has not arrived yet
+  c10::intrusive_ptr<c10d::Work> work;
+};
+
+struct OverlapState {
+  size_t started_in_backward = 0;
+  std::vector<at::Tensor> params;
+  std::vector<unsigned> hooks;
+  std::vector<std::pair<size_t, size_t>> slot;  // parameter -> (bucket, position in it)
+  std::vector<bool> filled;
+  std::vector<OverlapBucket> buckets;
+  size_t next = 0;  // the next bucket to launch; buckets start strictly in order
+  bool armed = false;
+  std::mutex mutex;
+};
+
 struct DataParallel::Impl {
   int rank = 0, world = 1;
   std::string backend;
   c10::Device device = c10::Device(c10::kCPU);
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::Backend> group;
+  std::unique_ptr<OverlapState> overlap;
+
+  // Copies parameter i's final gradient into its bucket slot (the hook, or launch_remaining_buckets).
+  void fill(size_t i, const at::Tensor& incoming) {
+    OverlapState& o = *overlap;
+    const auto [b, k] = o.slot[i];
+    OverlapBucket& bucket = o.buckets[b];
+    const at::Tensor& p = o.params[i];
+    at::Tensor dst = bucket.flat.narrow(0, bucket.offset[k], p.numel()).view(p.sizes());
+    const at::Tensor prev = p.grad();
+    if (incoming.defined() && prev.defined()) dst.copy_(prev + incoming);
+    else if (incoming.defined()) dst.copy_(incoming);
+    else if (prev.defined()) dst.copy_(prev);
+    else dst.zero_();
+    o.filled[i] = true;
+    --bucket.pending;
+  }
+  void launch_ready() {
+    OverlapState& o = *overlap;
+    while (o.next < o.buckets.size() && o.buckets[o.next].pending == 0) {
+      std::vector<at::Tensor> io{o.buckets[o.next].flat};
+      o.buckets[o.next].work = group->allreduce(io);
+      ++o.next;
+    }
+  }
 };
 
 DataParallel::DataParallel(const LaunchEnv& env, const c10::Device& device, double timeout_s)
@@ -123,7 +170,12 @@ DataParallel::DataParallel(const LaunchEnv& env, const c10::Device& device, doub
              device.str(), env.master_addr, env.master_port);
 }
 
-DataParallel::~DataParallel() = default;
+DataParallel::~DataParallel() {
+  if (impl_ && impl_->overlap) {
+    auto& o = *impl_->overlap;
+    for (size_t i = 0; i < o.params.size(); ++i) o.params[i].remove_hook(o.hooks[i]);
+  }
+}
 
 int DataParallel::rank() const { return impl_->rank; }
 int DataParallel::world_size() const { return impl_->world; }
@@ -202,6 +254,98 @@ void DataParallel::average_gradients(const std::vector<at::Tensor>& params, int6
     for (auto& g : b.grads) {
       g.copy_(b.flat.narrow(0, offset, g.numel()).view(g.sizes()));
       offset += g.numel();
+    }
+  }
+}
+
+void DataParallel::start_overlap(const std::vector<at::Tensor>& params, int64_t bucket_bytes) {
+  SEA_CHECK(!impl_->overlap, "DataParallel::start_overlap called twice");
+  impl_->overlap = std::make_unique<OverlapState>();
+  OverlapState& o = *impl_->overlap;
+  o.params = params;
+  o.slot.resize(params.size());
+  o.filled.assign(params.size(), false);
+  // Reverse order: the backward produces the last layers' gradients first.
+  int64_t bytes = 0;
+  for (size_t r = params.size(); r-- > 0;) {
+    const at::Tensor& p = params[r];
+    const int64_t nbytes = p.numel() * static_cast<int64_t>(p.element_size());
+    if (o.buckets.empty() || bytes + nbytes > bucket_bytes ||
+        o.params[o.buckets.back().params.front()].scalar_type() != p.scalar_type() ||
+        o.params[o.buckets.back().params.front()].device() != p.device()) {
+      o.buckets.emplace_back();
+      bytes = 0;
+    }
+    OverlapBucket& b = o.buckets.back();
+    b.offset.push_back(b.params.empty() ? 0 : b.offset.back() + o.params[b.params.back()].numel());
+    o.slot[r] = {o.buckets.size() - 1, b.params.size()};
+    b.params.push_back(r);
+    bytes += nbytes;
+  }
+  for (auto& b : o.buckets) {
+    const at::Tensor& last = o.params[b.params.back()];
+    b.flat = at::zeros({b.offset.back() + last.numel()}, last.options());
+  }
+  Impl* impl = impl_.get();
+  for (size_t i = 0; i < params.size(); ++i) {
+    o.hooks.push_back(o.params[i].register_hook([impl, i](const at::Tensor& grad) {
+      OverlapState& st = *impl->overlap;
+      std::lock_guard<std::mutex> lock(st.mutex);
+      if (!st.armed || st.filled[i]) return;
+      impl->fill(i, grad);
+      impl->launch_ready();
+    }));
+  }
+}
+
+void DataParallel::arm_overlap() {
+  OverlapState& o = *impl_->overlap;
+  std::lock_guard<std::mutex> lock(o.mutex);
+  for (auto& b : o.buckets) {
+    SEA_CHECK(!b.work, "DataParallel::arm_overlap: the previous step's buckets were not finished");
+    b.pending = static_cast<int64_t>(b.params.size());
+  }
+  std::fill(o.filled.begin(), o.filled.end(), false);
+  o.next = 0;
+  o.armed = true;
+}
+
+void DataParallel::launch_remaining_buckets() {
+  OverlapState& o = *impl_->overlap;
+  std::lock_guard<std::mutex> lock(o.mutex);
+  SEA_CHECK(o.armed, "DataParallel::launch_remaining_buckets without arm_overlap");
+  o.armed = false;
+  o.started_in_backward = o.next;
+  for (size_t b = o.next; b < o.buckets.size(); ++b) {
+    for (size_t i : o.buckets[b].params) {
+      if (!o.filled[i]) impl_->fill(i, at::Tensor());  // no gradient arrived in this backward: .grad as it is
+    }
+  }
+  impl_->launch_ready();
+}
+
+int64_t DataParallel::buckets_started_in_backward() const {
+  return impl_->overlap ? static_cast<int64_t>(impl_->overlap->started_in_backward) : 0;
+}
+
+int64_t DataParallel::num_buckets() const {
+  return impl_->overlap ? static_cast<int64_t>(impl_->overlap->buckets.size()) : 0;
+}
+
+void DataParallel::finish_overlap(bool write) {
+  OverlapState& o = *impl_->overlap;
+  const double inv = 1.0 / static_cast<double>(impl_->world);
+  for (auto& b : o.buckets) {
+    SEA_CHECK(b.work, "DataParallel::finish_overlap: a bucket was never launched");
+    b.work->wait();
+    b.work.reset();
+    if (!write) continue;
+    b.flat.mul_(inv);
+    for (size_t k = 0; k < b.params.size(); ++k) {
+      at::Tensor p = o.params[b.params[k]];
+      const at::Tensor avg = b.flat.narrow(0, b.offset[k], p.numel()).view(p.sizes());
+      if (p.grad().defined()) p.mutable_grad().copy_(avg);
+      else p.mutable_grad() = avg.clone();
     }
   }
 }

@@ -31,6 +31,7 @@ TrainOptions TrainOptions::from_json(const json& section, const std::string& whe
   t.lr_high_factor = r.get_or<double>("lr_high_factor", t.lr_high_factor);
   t.weight_decay = r.get_or<double>("weight_decay", t.weight_decay);
   t.clip_grad_norm = r.get_or<double>("clip_grad_norm", t.clip_grad_norm);
+  t.grad_bucket_mb = r.get_or<double>("grad_bucket_mb", t.grad_bucket_mb);
   t.schedule = r.get_or<std::string>("schedule", t.schedule);
   t.warmup_steps = r.get_or<int64_t>("warmup_steps", t.warmup_steps);
   t.min_lr_ratio = r.get_or<double>("min_lr_ratio", t.min_lr_ratio);
@@ -47,6 +48,7 @@ TrainOptions TrainOptions::from_json(const json& section, const std::string& whe
   SEA_CHECK(t.lr_high_factor > 0, w, "lr_high_factor = ", t.lr_high_factor, " must be > 0");
   SEA_CHECK(t.weight_decay >= 0, w, "weight_decay = ", t.weight_decay, " must be >= 0");
   SEA_CHECK(t.clip_grad_norm >= 0, w, "clip_grad_norm = ", t.clip_grad_norm, " must be >= 0 (0 = off)");
+  SEA_CHECK(t.grad_bucket_mb > 0, w, "grad_bucket_mb = ", t.grad_bucket_mb, " must be > 0");
   SEA_CHECK(t.schedule == "constant" || t.schedule == "cosine", w, "schedule = '", t.schedule,
             "' is not one of: constant, cosine");
   SEA_CHECK(t.warmup_steps >= 0, w, "warmup_steps = ", t.warmup_steps, " must be >= 0");
@@ -67,6 +69,7 @@ json TrainOptions::to_json() const {
           {"lr_high_factor", lr_high_factor},
           {"weight_decay", weight_decay},
           {"clip_grad_norm", clip_grad_norm},
+          {"grad_bucket_mb", grad_bucket_mb},
           {"schedule", schedule},
           {"warmup_steps", warmup_steps},
           {"min_lr_ratio", min_lr_ratio},

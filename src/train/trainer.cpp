@@ -343,10 +343,14 @@ TrainResult run_training(const RunConfig& input, const std::string& load_checkpo
   log().info("training {} -> {} optimizer steps ({} micro-batches of {} each){}", step, total, c.train.grad_accum,
              c.data.batch_size, teacher ? ", distilling" : ", no teacher (dense training)");
   ProgressLine bar("train", total, step);
+  const int64_t start_step = step;
   if (!is_main) bar.silence();
   std::vector<at::Tensor> trained_params;  // the gradients averaged across ranks, in one fixed order
   for (auto& p : student->parameters()) {
     if (p.requires_grad()) trained_params.push_back(p);
+  }
+  if (dp) {  // buckets that start during the last micro-batch's backward
+    dp->start_overlap(trained_params, static_cast<int64_t>(c.train.grad_bucket_mb * 1024 * 1024));
   }
   json last_eval = json::object();
   std::string last_checkpoint;
@@ -362,6 +366,7 @@ TrainResult run_training(const RunConfig& input, const std::string& load_checkpo
     const auto t0 = std::chrono::steady_clock::now();
     try {
       for (int64_t micro = 0; micro < c.train.grad_accum; ++micro) {
+        if (dp && micro == c.train.grad_accum - 1) dp->arm_overlap();  // on every rank, backward or not
         TrainBatch b = task->next_train_batch();
         if (!finite) continue;  // the step is lost; its batches are still consumed (ranks stay in step)
         const double weight = dp ? take_rank_rows(b, dp->rank(), world) : 1.0;
@@ -409,7 +414,8 @@ TrainResult run_training(const RunConfig& input, const std::string& load_checkpo
       fail_oom(c, "running training step " + std::to_string(step + 1), e.what());
     }
 
-    if (dp) {  // one collective for the flags and the logged values, then the gradients themselves
+    if (dp) {  // the buckets the backward did not start, then one collective for the flags and logged values
+      dp->launch_remaining_buckets();
       at::Tensor stats = at::tensor({finite ? 0.0 : 1.0, sums[0], sums[1], sums[2], sums[3], sums[4],
                                      static_cast<double>(step_tokens)}, at::kDouble).to(device);
       dp->all_reduce_sum(stats);
@@ -418,7 +424,11 @@ TrainResult run_training(const RunConfig& input, const std::string& load_checkpo
       finite = s[0] == 0.0;
       for (int i = 0; i < 5; ++i) sums[i] = s[i + 1] / world;
       step_tokens = static_cast<int64_t>(s[6]);
-      if (finite) dp->average_gradients(trained_params);
+      dp->finish_overlap(/*write=*/finite);
+      if (step == start_step) {
+        log().info("data parallel: {} gradient buckets of at most {} MB; {} started during the backward", dp->num_buckets(),
+                   c.train.grad_bucket_mb, dp->buckets_started_in_backward());
+      }
     }
     double grad_norm = 0;
     if (finite) {

@@ -28,7 +28,8 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
   > "$work/teacher.log" 2>&1 || { fail "teacher training"; tail -20 "$work/teacher.log"; exit 1; }
 
 student=(--teacher "$work/teacher" --set init=fresh --method perlin --k 8 --predictor-length 8 --set train.lr=1e-3
-         --set train.schedule=constant --set checkpoint.every=1 --set checkpoint.keep_last=10)
+         --set train.schedule=constant --set checkpoint.every=1 --set checkpoint.keep_last=10
+         --set train.grad_bucket_mb=0.002)  # 2 kB buckets: many, most started during the backward
 # two_ranks RUN_DIR STEPS [sea-train args...]: the same command in 2 processes, batch 2 each.
 two_ranks() {
   local dir=$1 steps=$2; shift 2
@@ -57,6 +58,10 @@ two_ranks "$work/dp" 6 --load-checkpoint auto && ok "2 ranks over Gloo resumed a
 grep -q "data parallel: rank 0 of 2 (gloo on cpu" "$work/dp.rank0.log" && ok "rank 0 joined the Gloo group" \
   || { fail "rank 0 log lacks the group line"; head -5 "$work/dp.rank0.log"; }
 grep -q "\[info\]" "$work/dp.rank1.log" && fail "rank 1 logged at info level (only rank 0 should)"
+line=$(grep -o "[0-9]* gradient buckets of at most 0.002 MB; [0-9]* started during the backward" "$work/dp.rank0.log" | head -1)
+n_all=$(echo "$line" | awk '{print $1}') n_bw=$(echo "$line" | awk '{print $9}')
+[[ -n $line && $n_all -gt 10 && $n_bw -gt 0 ]] && ok "overlap: $n_bw of $n_all buckets started during the backward" \
+  || fail "overlap: '$line'"
 [[ $(ls "$work/dp/checkpoints") == $(ls "$work/single/checkpoints") ]] && ok "checkpoints written by rank 0, as one process writes them" \
   || fail "checkpoints: $(ls "$work/dp/checkpoints") vs $(ls "$work/single/checkpoints")"
 # Resume across world sizes: 2 ranks -> 1 process, and 1 process -> 2 ranks.
@@ -67,9 +72,10 @@ two_ranks "$work/one_then_dp" 6 --load-checkpoint auto || { fail "2-rank resume 
 # A fresh 2-rank start: its first step (the same initial weights on every rank) against the base run's.
 two_ranks "$work/dp_fresh" 1 || { fail "fresh 2-rank run"; tail -20 "$work/dp_fresh.rank0.log"; }
 # Frozen weights (lr 1e-30): every step's gradient is taken at the same parameters, so 2 ranks and 1 process
-# must agree at every step, with nothing to drift.
-one_rank "$work/frozen1" 4 --set train.lr=1e-30 || fail "frozen 1-process run"
-two_ranks "$work/frozen2" 4 --set train.lr=1e-30 || fail "frozen 2-rank run"
+# must agree at every step, with nothing to drift. Two micro-batches per step: the buckets start during the second
+# one's backward and must carry the first one's gradient too.
+one_rank "$work/frozen1" 4 --set train.lr=1e-30 --set train.grad_accum=2 || fail "frozen 1-process run"
+two_ranks "$work/frozen2" 4 --set train.lr=1e-30 --set train.grad_accum=2 || fail "frozen 2-rank run"
 
 python3 - "$work" <<'PY' || fail "data-parallel runs differ from the single-process run"
 import json, os, sys
@@ -116,7 +122,9 @@ assert sorted(f1) == sorted(f2) == [1, 2, 3, 4], (sorted(f1), sorted(f2))
 for s in f1:
     same_step("frozen2", f1, f2, s)
 assert len({round(f1[s]["loss"], 6) for s in f1}) == 4, "the frozen run's steps should see different batches"
-print("ok   frozen weights: 4 steps of loss terms and gradient norms on 2 ranks equal one process's (within 1e-5)")
+assert f1[1]["tokens"] == 2 * 4 * 32, f1[1]["tokens"]
+print("ok   frozen weights, 2 micro-batches per step: 4 steps of loss terms and gradient norms on 2 ranks equal "
+      "one process's (within 1e-5)")
 same_step("dp_fresh", steps("base"), steps("dp_fresh"), 1)
 print("ok   fresh 2-rank start: step 1 loss terms and gradient norm equal the single process's (within 1e-5)")
 # (run, its step, the reference run, and the common state both start from)

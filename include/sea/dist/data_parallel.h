@@ -5,8 +5,8 @@
 //
 // How the trainer uses it (src/train/trainer.cpp, docs/TRAINING.md "Several GPUs"): every rank builds the same
 // global batch (data.batch_size × world) and takes its own rows; rank 0's parameters and buffers are copied to
-// every rank at the start and after every Performer redraw; gradients are averaged over ranks in buckets before
-// clipping and the optimizer step; the logged loss terms and token counts are summed; rank 0 alone writes the
+// every rank at the start and after every Performer redraw; gradients are averaged over ranks in buckets that
+// start during the backward of the step's last micro-batch, before clipping and the optimizer step; the logged loss terms and token counts are summed; rank 0 alone writes the
 // run directory (config, metrics, checkpoints).
 #pragma once
 
@@ -60,6 +60,24 @@ class DataParallel {
   // counts as zeros (and becomes defined). Gradients travel in flat buckets of at most bucket_bytes, one
   // asynchronous all-reduce per bucket, all in flight together.
   void average_gradients(const std::vector<at::Tensor>& params, int64_t bucket_bytes = int64_t{25} << 20);
+
+  // The same average, overlapped with the backward of an optimizer step's last micro-batch:
+  //   start_overlap(params)            once: fixed buckets (in reverse order, as backward produces gradients)
+  //                                    and one gradient hook per parameter
+  //   arm_overlap()                    before that backward: each hook copies its parameter's final gradient
+  //                                    (what .grad holds + the incoming one) into its bucket, and full buckets
+  //                                    start their all-reduce while the backward goes on, strictly in order
+  //   launch_remaining_buckets()       after it (also when this rank ran no backward: no rows, non-finite loss):
+  //                                    fills the rest from .grad and starts them, in the same order everywhere
+  //   finish_overlap(write)            waits; write = true stores the averages into .grad
+  // Every rank issues the same collectives in the same order whatever its own backward did.
+  void start_overlap(const std::vector<at::Tensor>& params, int64_t bucket_bytes = int64_t{25} << 20);
+  void arm_overlap();
+  void launch_remaining_buckets();
+  void finish_overlap(bool write);
+  // How many buckets the last armed backward started by itself (the rest launch_remaining_buckets started).
+  int64_t buckets_started_in_backward() const;
+  int64_t num_buckets() const;
 
   // Sums `t` over ranks, in place (metrics, flags). Any device the group can reach.
   void all_reduce_sum(at::Tensor& t);

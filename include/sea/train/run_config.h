@@ -39,6 +39,7 @@ struct TrainOptions {
   double lr_high_factor = 10; // attention-method parameters get lr·high
   double weight_decay = 0.01; // not applied to biases and normalisation weights
   double clip_grad_norm = 1.0;  // 0 = no clipping
+  double grad_bucket_mb = 25;   // data parallel: gradients travel in buckets of at most this many MB
   std::string schedule = "constant";  // constant | cosine (linear warm-up, then cosine to min_lr_ratio)
   int64_t warmup_steps = 0;
   double min_lr_ratio = 0.0;
