@@ -215,49 +215,6 @@ void DataParallel::broadcast_module(torch::nn::Module& module) {
 
 void DataParallel::broadcast_buffers(torch::nn::Module& module) { broadcast_flat(*impl_->group, module.buffers()); }
 
-void DataParallel::average_gradients(const std::vector<at::Tensor>& params, int64_t bucket_bytes) {
-  // Buckets: consecutive parameters of one dtype and device, up to bucket_bytes each (a larger tensor alone).
-  struct Bucket {
-    std::vector<at::Tensor> grads;
-    at::Tensor flat;
-    c10::intrusive_ptr<c10d::Work> work;
-  };
-  std::vector<Bucket> buckets;
-  int64_t bytes = 0;
-  for (const auto& p : params) {
-    at::Tensor p_mut = p;
-    if (!p_mut.grad().defined()) p_mut.mutable_grad() = at::zeros_like(p_mut);
-    const at::Tensor& g = p_mut.grad();
-    const int64_t nbytes = g.numel() * static_cast<int64_t>(g.element_size());
-    if (buckets.empty() || bytes + nbytes > bucket_bytes ||
-        buckets.back().grads.front().scalar_type() != g.scalar_type() ||
-        buckets.back().grads.front().device() != g.device()) {
-      buckets.emplace_back();
-      bytes = 0;
-    }
-    buckets.back().grads.push_back(g);
-    bytes += nbytes;
-  }
-  // All buckets in flight at once, then wait and scatter back.
-  for (auto& b : buckets) {
-    std::vector<at::Tensor> views;
-    for (const auto& g : b.grads) views.push_back(g.reshape({-1}));
-    b.flat = at::cat(views);
-    std::vector<at::Tensor> io{b.flat};
-    b.work = impl_->group->allreduce(io);
-  }
-  const double inv = 1.0 / static_cast<double>(impl_->world);
-  for (auto& b : buckets) {
-    b.work->wait();
-    b.flat.mul_(inv);
-    int64_t offset = 0;
-    for (auto& g : b.grads) {
-      g.copy_(b.flat.narrow(0, offset, g.numel()).view(g.sizes()));
-      offset += g.numel();
-    }
-  }
-}
-
 void DataParallel::start_overlap(const std::vector<at::Tensor>& params, int64_t bucket_bytes) {
   SEA_CHECK(!impl_->overlap, "DataParallel::start_overlap called twice");
   impl_->overlap = std::make_unique<OverlapState>();

@@ -56,12 +56,8 @@ class DataParallel {
   void broadcast_module(torch::nn::Module& module);
   void broadcast_buffers(torch::nn::Module& module);
 
-  // Replaces each parameter's gradient by the sum over ranks divided by the world size. An undefined gradient
-  // counts as zeros (and becomes defined). Gradients travel in flat buckets of at most bucket_bytes, one
-  // asynchronous all-reduce per bucket, all in flight together.
-  void average_gradients(const std::vector<at::Tensor>& params, int64_t bucket_bytes = int64_t{25} << 20);
-
-  // The same average, overlapped with the backward of an optimizer step's last micro-batch:
+  // Averages the gradients of `params` over ranks (sum / world size), overlapped with the backward of an
+  // optimizer step's last micro-batch. Gradients travel in flat buckets of at most bucket_bytes:
   //   start_overlap(params)            once: fixed buckets (in reverse order, as backward produces gradients)
   //                                    and one gradient hook per parameter
   //   arm_overlap()                    before that backward: each hook copies its parameter's final gradient
