@@ -106,38 +106,14 @@ for m in "${methods[@]}"; do in_list "$m" "${known_methods[@]}" || { echo "SEA_G
 helper=$(mktemp "${TMPDIR:-/tmp}/glue_helper.XXXXXX.py")
 trap 'rm -f "$helper"' EXIT
 cat > "$helper" <<'PY'
-import glob, hashlib, json, os, shutil, sys, time
+import glob, json, os, shutil, sys, time
+sys.path.insert(0, os.environ["SEA_REPRO_LIB"])
+sys.path.insert(1, os.path.dirname(os.environ["SEA_REPRO_LIB"]))
+from repro_common import load, dump, checkpoints, tail as _tail
+from fetch_bert_teacher import sha256_file
 
-def load(path, default=None):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return default
-
-def dump(path, doc):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(doc, f, indent=1)
-        f.write("\n")
-    os.replace(tmp, path)
-
-def tail(path, n=20, width=300):
-    try:
-        with open(path, errors="replace") as f:
-            lines = f.read().replace("\r", "\n").splitlines()
-    except OSError:
-        return ""
-    lines = [l[:width] for l in lines if l.strip()]
-    return "\n".join(lines[-n:])
-
-def checkpoints(run):
-    out = []
-    for d in glob.glob(os.path.join(run, "checkpoints", "step-*")):
-        st = load(os.path.join(d, "trainer_state.json"))
-        if st is not None:
-            out.append((st.get("step", 0), d, st))
-    return sorted(out, key=lambda x: x[0])
+def tail(path):
+    return _tail(path, 20)
 
 def train_facts(run, target):
     facts = {"run_dir": run, "steps_target": target}
@@ -265,13 +241,6 @@ def cmd_collect(args):
     with open(os.path.join(repro, "pending.txt"), "w") as f:
         f.write(" ".join(pending))
 
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
 def cmd_prepare_teacher(args):
     """prepare-teacher SRC_DIR OUT_DIR DTYPE SCRIPTS_DIR TASK...: one weights file (no classifier, HF BERT names,
     cast to DTYPE) and one config.json per task (num_labels), as scripts/fetch_bert_teacher.py writes them."""
@@ -350,7 +319,7 @@ if __name__ == "__main__":
     {"record": cmd_record, "collect": cmd_collect, "final-full": cmd_final_full, "status": cmd_status,
      "prepare-teacher": cmd_prepare_teacher, "carry-json": cmd_carry_json}[sys.argv[1]](sys.argv[2:])
 PY
-py() { python3 "$helper" "$@"; }
+py() { SEA_REPRO_LIB="$root/scripts/device" python3 "$helper" "$@"; }
 
 # ---------------------------------------------------------------------------------------------------------------
 # prepare: runs here (the dev machine, with network or a local wheel), never on the GPU machine.

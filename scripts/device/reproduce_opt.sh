@@ -130,36 +130,11 @@ students=(perlin performer reformer)
 helper=$repro/.repro_helper.py
 cat > "$helper" <<'PY'
 import glob, json, os, struct, sys, time
+sys.path.insert(0, os.environ["SEA_REPRO_LIB"])
+from repro_common import load, dump, checkpoints, tail as _tail
 
-def load(path, default=None):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return default
-
-def dump(path, doc):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(doc, f, indent=1, sort_keys=False)
-    os.replace(tmp, path)
-
-def tail(path, n=25, width=300):
-    try:
-        with open(path, errors="replace") as f:
-            lines = f.read().replace("\r", "\n").splitlines()
-    except OSError:
-        return ""
-    lines = [l[:width] for l in lines if l.strip()]
-    return "\n".join(lines[-n:])
-
-def checkpoints(run):
-    out = []
-    for d in glob.glob(os.path.join(run, "checkpoints", "step-*")):
-        st = load(os.path.join(d, "trainer_state.json"))
-        if st is not None:
-            out.append((st.get("step", 0), d))
-    return sorted(out)
+def tail(path):
+    return _tail(path, 25)
 
 def train_facts(run, target):
     facts = {"run_dir": run, "steps_target": target}
@@ -279,7 +254,7 @@ if __name__ == "__main__":
     {"record": cmd_record, "collect": cmd_collect, "shape": cmd_shape,
      "json-list": cmd_json_list}[sys.argv[1]](sys.argv[2:])
 PY
-py() { python3 "$helper" "$@"; }
+py() { SEA_REPRO_LIB="$root/scripts/device" python3 "$helper" "$@"; }
 
 # ---------------------------------------------------------------------------------------------------------------
 # The pipeline's identity (a fresh machine starts a fresh pipeline) and the host.

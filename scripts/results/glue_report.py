@@ -20,10 +20,11 @@ A cell is "—" when the model has no result, and names the status when the stag
 its k, with the teacher, Performer and Reformer as horizontal lines (needs matplotlib; the paper's Fig. 7a view).
 """
 import argparse
-import glob
 import json
 import os
 import sys
+
+from summaries import find_summaries
 
 TASKS = [("cola", "CoLA", ["matthews"]), ("sst2", "SST-2", ["accuracy"]), ("mrpc", "MRPC", ["f1", "accuracy"]),
          ("stsb", "STS-B", ["pearson", "spearman"]), ("rte", "RTE", ["accuracy"])]
@@ -31,27 +32,6 @@ METRIC_NAME = {"matthews": "Matthews", "accuracy": "acc", "f1": "F1", "pearson":
 MODELS = ["teacher", "perlin-k7", "perlin-k13", "perlin-k25", "performer", "reformer"]
 LABEL = {"teacher": "teacher (dense)", "perlin-k7": "SEA k=7", "perlin-k13": "SEA k=13", "perlin-k25": "SEA k=25",
          "performer": "Performer", "reformer": "Reformer"}
-
-
-def load(path):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError) as e:
-        print(f"warning: cannot read {path}: {e}", file=sys.stderr)
-        return None
-
-
-def find_summaries(paths):
-    out = []
-    for d in paths:
-        found = [d] if os.path.isfile(d) else glob.glob(os.path.join(d, "**", "glue_summary.json"), recursive=True)
-        for p in sorted(found):
-            doc = load(p)
-            if doc and str(doc.get("tool", "")).endswith("reproduce_glue.sh"):
-                doc["_path"] = p
-                out.append(doc)
-    return out
 
 
 def merge(summaries):
@@ -263,7 +243,7 @@ def main():
     ap.add_argument("--json", help="write the table's numbers as JSON here")
     ap.add_argument("--plot", help="draw SEA's metric vs k per task, baselines as lines, into this PNG")
     args = ap.parse_args()
-    summaries = find_summaries(args.dirs)
+    summaries = find_summaries(args.dirs, "glue_summary.json", "reproduce_glue.sh")
     if not summaries:
         sys.exit(f"no glue_summary.json from reproduce_glue.sh under {' '.join(args.dirs)}")
     merged = merge(summaries)

@@ -19,11 +19,12 @@ long_context.png (latency, memory, perplexity vs T; matplotlib, when there is so
      sea-bench's single-layer latency / memory at those lengths.
 """
 import argparse
-import glob
 import json
 import math
 import os
 import sys
+
+from summaries import find_summaries
 
 MODELS = ["teacher", "perlin", "performer", "reformer"]
 LABEL = {"teacher": "teacher (dense)", "perlin": "SEA student", "performer": "Performer student",
@@ -33,30 +34,6 @@ LONG_ORDER = ["teacher", "perlin-dense", "perlin"]
 PAPER = {"teacher": (29.2, 408, 4.88), "perlin": (26.0, 187, 6.76), "performer": (49.8, 51, 1.21),
          "reformer": (63.9, 902, 10.90)}
 BENCH_PAPER_ROW = {"none": "teacher", "perlin": "perlin", "performer": "performer", "reformer": "reformer"}
-
-
-def load(path):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError) as e:
-        print(f"warning: cannot read {path}: {e}", file=sys.stderr)
-        return None
-
-
-def find_summaries(dirs):
-    out = []
-    for d in dirs:
-        if os.path.isfile(d):
-            paths = [d]
-        else:
-            paths = glob.glob(os.path.join(d, "**", "repro_summary.json"), recursive=True)
-        for p in sorted(paths):
-            doc = load(p)
-            if doc and doc.get("tool", "").endswith("reproduce_opt.sh"):
-                doc["_path"] = p
-                out.append(doc)
-    return out
 
 
 def merge(summaries, pipeline=None):
@@ -374,7 +351,7 @@ def main():
     ap.add_argument("--out", help="output folder (default: <first DIR>/report)")
     ap.add_argument("--pipeline", help="report this pipeline id")
     a = ap.parse_args()
-    summaries = find_summaries(a.dirs)
+    summaries = find_summaries(a.dirs, "repro_summary.json", "reproduce_opt.sh")
     if not summaries:
         sys.exit("no repro_summary.json under " + " ".join(a.dirs))
     chosen, others = merge(summaries, a.pipeline)

@@ -55,11 +55,13 @@ void PerformerEstimatorImpl::redraw() {
   steps_since_redraw.zero_();
 }
 
-void PerformerEstimatorImpl::optimizer_step() {
-  if (!is_training() || options_.redraw_interval == 0) return;
+bool PerformerEstimatorImpl::optimizer_step() {
+  if (!is_training() || options_.redraw_interval == 0) return false;
   at::NoGradGuard no_grad;
   steps_since_redraw.add_(1);
-  if (steps_since_redraw.item<int64_t>() >= options_.redraw_interval) redraw();
+  if (steps_since_redraw.item<int64_t>() < options_.redraw_interval) return false;
+  redraw();
+  return true;
 }
 
 at::Tensor PerformerEstimatorImpl::forward(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double scale,

@@ -74,8 +74,10 @@ AttentionMethod make_attention_method(const AttentionConfig& config, const Layer
   return method;
 }
 
-void notify_optimizer_step(torch::nn::Module& root) {
-  for_each_attention_method<AttentionMethodImpl>(root, [](AttentionMethodImpl& m) { m.on_optimizer_step(); });
+bool notify_optimizer_step(torch::nn::Module& root) {
+  bool redrew = false;
+  for_each_attention_method<AttentionMethodImpl>(root, [&](AttentionMethodImpl& m) { redrew |= m.on_optimizer_step(); });
+  return redrew;
 }
 
 void register_attention_method(const std::string& name, AttentionFactory factory) {

@@ -189,16 +189,6 @@ double take_rank_rows(TrainBatch& b, int rank, int world) {
   return n == 0 ? 0.0 : static_cast<double>(hi - lo) * world / static_cast<double>(n);
 }
 
-// The Performer redraw counters of the model (their sum changes when any estimator redraws its features).
-int64_t feature_draws(torch::nn::Module& m) {
-  int64_t n = 0;
-  for (const auto& kv : m.named_buffers()) {
-    const std::string& name = kv.key();
-    if (name.size() >= 5 && name.compare(name.size() - 5, 5, "draws") == 0) n += kv.value().item<int64_t>();
-  }
-  return n;
-}
-
 }  // namespace
 
 TrainResult run_training(const RunConfig& input, const std::string& load_checkpoint) {
@@ -456,9 +446,8 @@ TrainResult run_training(const RunConfig& input, const std::string& load_checkpo
       continue;
     }
     opt.optimizer->step();
-    const int64_t draws_before = dp ? feature_draws(*student) : 0;
-    attention::notify_optimizer_step(*student);
-    if (dp && feature_draws(*student) != draws_before) dp->broadcast_buffers(*student);  // rank 0's redraw
+    const bool redrew = attention::notify_optimizer_step(*student);
+    if (dp && redrew) dp->broadcast_buffers(*student);  // rank 0's redrawn features everywhere
     ++step;
 
     const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

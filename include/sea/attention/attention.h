@@ -60,8 +60,8 @@ class AttentionMethodImpl : public torch::nn::Module {
   virtual AttentionOutputs forward(const AttentionInputs& inputs) = 0;
   virtual std::string name() const = 0;
   // Called once per optimizer step by the trainer (through notify_optimizer_step); Performer-based methods
-  // count steps here to redraw their random features.
-  virtual void on_optimizer_step() {}
+  // count steps here to redraw their random features. Returns true when it redrew them.
+  virtual bool on_optimizer_step() { return false; }
   // True when forward() turns TeacherSignals into a per-layer loss (SEA); a trainer skips computing the
   // teacher's per-layer signals for methods that would ignore them.
   virtual bool uses_teacher_signals() const { return false; }
@@ -81,7 +81,7 @@ int64_t for_each_attention_method(torch::nn::Module& root, F&& f) {
   return found;
 }
 
-// Calls on_optimizer_step() of every attention method inside `root`.
-void notify_optimizer_step(torch::nn::Module& root);
+// Calls on_optimizer_step() of every attention method inside `root`; true when any redrew its features.
+bool notify_optimizer_step(torch::nn::Module& root);
 
 }  // namespace sea::attention

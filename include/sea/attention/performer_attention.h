@@ -19,7 +19,7 @@ class PerformerAttentionImpl : public AttentionMethodImpl {
   PerformerAttentionImpl(const PerformerEstimatorOptions& options, const LayerShape& shape);
   AttentionOutputs forward(const AttentionInputs& inputs) override;
   std::string name() const override { return "performer"; }
-  void on_optimizer_step() override { performer->optimizer_step(); }
+  bool on_optimizer_step() override { return performer->optimizer_step(); }
 
   PerformerEstimator performer{nullptr};
 };

@@ -44,7 +44,7 @@ class PerformerEstimatorImpl : public torch::nn::Module {
                      const at::Tensor& key_valid) const;
 
   // Counts one optimizer step when in training mode; redraws the projection every redraw_interval steps.
-  void optimizer_step();
+  bool optimizer_step();  // true when it redrew
   void redraw();  // draws the next projection now
 
   int64_t num_features() const { return projection_matrix.size(0); }

@@ -70,7 +70,7 @@ class SeaAttentionImpl : public AttentionMethodImpl {
   SeaAttentionImpl(const SeaAttentionOptions& options, const LayerShape& shape);
   AttentionOutputs forward(const AttentionInputs& inputs) override;
   std::string name() const override { return "perlin"; }
-  void on_optimizer_step() override { performer->optimizer_step(); }
+  bool on_optimizer_step() override { return performer->optimizer_step(); }
   bool uses_teacher_signals() const override { return true; }
 
   // The steps of forward(), public so that sea-bench can time each alone. All take the layer's inputs.
